@@ -1,0 +1,23 @@
+"""The `mcp` command tree. Command modules import only the standard library at module level."""
+
+from __future__ import annotations
+
+import sys
+
+from ..argv import GlobalOptions
+from ..metadata import version as _version
+from . import feature, version
+from .spec import Group, Option
+
+
+def _print_version(g: GlobalOptions) -> None:
+    sys.stdout.write(_version() + "\n")
+
+
+ROOT = Group(
+    "mcp",
+    "Manage MCP servers and clients",
+    (feature.GROUP, version.COMMAND),
+    options=(Option(("-v", "--version"), "Print version information and quit"),),
+    flag_handlers={"version": _print_version},
+)

@@ -1,0 +1,62 @@
+"""E2E: the built zipapp, installed by scripts/install into a temporary DOCKER_CONFIG, run through the
+real docker CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import ROOT
+
+DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+
+
+@dataclass
+class Plugin:
+    config_dir: str  # DOCKER_CONFIG holding cli-plugins/docker-mcp
+    home: str
+    env: dict[str, str]
+
+    def docker(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
+        return subprocess.run(
+            [DOCKER, *args],
+            env={**self.env, **(env or {})},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture(scope="session")
+def installed_config(tmp_path_factory) -> str:
+    """scripts/install (building when stale) into a throwaway DOCKER_CONFIG, once per session."""
+    config = str(tmp_path_factory.mktemp("installed-docker-config"))
+    subprocess.run(
+        [os.path.join(ROOT, "scripts", "install")],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DOCKER_CONFIG": config},
+    )
+    return config
+
+
+@pytest.fixture(scope="session")
+def shiv_root(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("shiv-root"))
+
+
+@pytest.fixture
+def plugin(installed_config, shiv_root, tmp_path) -> Plugin:
+    """A fresh user: new HOME and DOCKER_CONFIG with the installed plugin in cli-plugins/."""
+    home = tmp_path / "home"
+    config = home / ".docker"
+    (config / "cli-plugins").mkdir(parents=True)
+    shutil.copy2(os.path.join(installed_config, "cli-plugins", "docker-mcp"), config / "cli-plugins")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "SHIV_"))}
+    env.update(HOME=str(home), DOCKER_CONFIG=str(config), SHIV_ROOT=shiv_root)
+    return Plugin(str(config), str(home), env)
