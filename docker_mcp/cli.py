@@ -94,7 +94,8 @@ def _run_command(opts: GlobalOptions, command: Command, path: list[str], args: l
         ctx = leaf.make_context(command_path, list(args))
     except click.UsageError as e:
         raise UsageError(_click_message(e, command, path), command_path) from None
-    result = command.run(opts, **ctx.params)
+    # An argument or option not given keeps the handler's own default.
+    result = command.run(opts, **{k: v for k, v in ctx.params.items() if v is not None})
     return int(result or 0)
 
 

@@ -55,7 +55,7 @@ def load_config(path: str) -> dict[str, Any]:
 
 def update_config(path: str, change: Callable[[dict[str, Any]], None]) -> None:
     """Read config.json, apply `change`, write it back atomically; keys we do not know survive."""
-    with locked(path, dir_mode=0o700):
+    with locked(os.path.dirname(os.path.abspath(path)), dir_mode=0o700):
         config = load_config(path)
         change(config)
         data = (json.dumps(config, indent="\t") + "\n").encode("utf-8")

@@ -33,11 +33,11 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644, dir_mode: int = 0o75
 
 
 @contextlib.contextmanager
-def locked(path: str, dir_mode: int = 0o755) -> Iterator[None]:
-    """Hold an exclusive lock on `.<name>.lock` beside `path` for a read-modify-write across processes."""
-    directory = os.path.dirname(os.path.abspath(path))
+def locked(directory: str, dir_mode: int = 0o755) -> Iterator[None]:
+    """Hold an exclusive lock on `directory` itself (flock on its descriptor) for a read-modify-write
+    of files in it across processes; no lock file is left behind."""
     os.makedirs(directory, mode=dir_mode, exist_ok=True)
-    fd = os.open(os.path.join(directory, "." + os.path.basename(path) + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

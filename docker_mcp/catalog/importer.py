@@ -1,0 +1,228 @@
+"""Catalog operations: import (a whole catalog or a single-server file), create, add, rm, export, fork,
+update. Every input is read and validated in full before anything under ~/.docker/mcp is written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from ..errors import DockerMcpError
+from ..fileio import atomic_write
+from .schema import DOCKER_CATALOG, Catalog, CatalogError, check_catalog_name, is_single_server, parse_document
+from .store import CatalogNotFoundError, IndexEntry, McpDir
+from .yamldoc import MAX_DOCUMENT_BYTES, check_size, decode, dump, load, new_map
+
+FETCH_TIMEOUT_SECONDS = 30
+
+
+class ReservedCatalogError(DockerMcpError):
+    pass
+
+
+@dataclass(frozen=True)
+class Source:
+    """What was read: the bytes, the label errors use (as the user typed it) and where it lives."""
+
+    data: bytes
+    label: str
+    origin: str  # a URL, or an absolute file path (stored in catalog.json for `update`)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated document ready to be stored as catalog `name`."""
+
+    name: str
+    display_name: str
+    content: bytes
+    single_server: str | None  # the server's name when the source was a single-server file
+
+
+def is_url(source: str) -> bool:
+    parts = urlsplit(source)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def read_source(source: str) -> Source:
+    if is_url(source):
+        return Source(_fetch(source), source, source)
+    if "://" in source:
+        raise DockerMcpError(f"{source}: unsupported URL scheme; give an http(s) URL or a file path")
+    path = os.path.abspath(source)
+    try:
+        check_size(os.stat(path).st_size, source)
+        with open(path, "rb") as f:
+            data = f.read(MAX_DOCUMENT_BYTES + 1)
+    except IsADirectoryError:
+        raise DockerMcpError(f"{source}: is a directory; give a catalog or server file") from None
+    except FileNotFoundError:
+        raise DockerMcpError(f"{source}: no such file") from None
+    except OSError as e:
+        raise DockerMcpError(f"{source}: cannot read: {e.strerror}") from None
+    return Source(data, source, path)
+
+
+def _fetch(url: str) -> bytes:
+    import requests
+
+    try:
+        with requests.get(url, timeout=FETCH_TIMEOUT_SECONDS, stream=True) as response:
+            if response.status_code != 200:
+                raise DockerMcpError(f'downloading "{url}" (status code: {response.status_code})')
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > MAX_DOCUMENT_BYTES:
+                    break
+            return bytes(data)
+    except requests.RequestException as e:
+        raise DockerMcpError(f'downloading "{url}": {type(e).__name__}: {e}') from None
+
+
+def prepare(source: Source, name: str | None = None) -> Prepared:
+    """Validate a source document in full; a single-server file becomes a catalog holding that server."""
+    document = load(decode(source.data, source.label), source.label)
+    catalog = parse_document(document, source.label)
+    if is_single_server(document):
+        server = catalog.name
+        wrapped = new_map({"name": name or server, "displayName": catalog.display_name, "registry": {server: document}})
+        # the file's leading comment stays at the top of the catalog
+        wrapped.ca.comment, document.ca.comment = document.ca.comment, None
+        return Prepared(name or server, catalog.display_name, dump(wrapped).encode(), server)
+    target = name or catalog.name
+    if not target:
+        raise CatalogError(f"{source.label}:1:1: name: the catalog has no name; add `name: <catalog-name>` at the top")
+    return Prepared(target, catalog.display_name or target, source.data, None)
+
+
+def import_catalog(mcp: McpDir, source: str) -> Prepared:
+    src = read_source(source)
+    prepared = prepare(src)
+    with mcp.lock():
+        _store(mcp, prepared, IndexEntry(prepared.display_name, src.origin))
+    return prepared
+
+
+def _store(mcp: McpDir, prepared: Prepared, entry: IndexEntry) -> None:
+    """Write the catalog file, then its index entry: a reader never sees an entry without its file."""
+    mcp.write_catalog_bytes(prepared.name, prepared.content)
+    index = mcp.read_index()
+    index[prepared.name] = entry
+    mcp.write_index(index)
+
+
+def create(mcp: McpDir, name: str) -> None:
+    _refuse_reserved(name, f"cannot create catalog '{name}' as it is reserved for Docker's official catalog")
+    check_catalog_name(name)
+    with mcp.lock():
+        if name in mcp.read_index():
+            raise DockerMcpError(f'catalog "{name}" already exists')
+        content = dump(new_map({"name": name, "displayName": name})).encode()
+        _store(mcp, Prepared(name, name, content, None), IndexEntry(name))
+
+
+def remove(mcp: McpDir, name: str) -> None:
+    _refuse_reserved(name, f"cannot remove catalog '{name}' as it is managed by Docker")
+    with mcp.lock():
+        index = mcp.read_index()
+        if name not in index:
+            raise CatalogNotFoundError(f'catalog "{name}" not found')
+        del index[name]
+        mcp.write_index(index)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(mcp.catalog_path(name))
+
+
+def export(mcp: McpDir, name: str, path: str) -> None:
+    if name in (DOCKER_CATALOG, DOCKER_CATALOG + ".yaml"):
+        raise ReservedCatalogError("cannot export the Docker MCP catalog as it is managed by Docker")
+    if name not in mcp.read_index():
+        raise CatalogNotFoundError(f"catalog '{name}' not found in configured catalogs")
+    mcp.load_catalog(name)  # refuse to export a file that no longer parses
+    try:
+        atomic_write(os.path.abspath(path), mcp.read_catalog_bytes(name))
+    except OSError as e:
+        raise DockerMcpError(f"failed to write export file: {path}: {e.strerror}") from None
+
+
+def fork(mcp: McpDir, source: str, new: str) -> None:
+    _refuse_reserved(new, f"cannot create catalog '{new}' as it is reserved for Docker's official catalog")
+    check_catalog_name(new)
+    with mcp.lock():
+        index = mcp.read_index()
+        if source not in index and source != DOCKER_CATALOG:
+            raise CatalogNotFoundError(f'catalog "{source}" not found')
+        if new in index:
+            raise DockerMcpError(f'catalog "{new}" already exists')
+        path = mcp.catalog_path(source)
+        document = load(decode(mcp.read_catalog_bytes(source), path), path) or new_map()
+        display = f"{new} (forked from {source})"
+        document["name"] = new
+        document["displayName"] = display
+        content = dump(document).encode()
+        parse_document(load(content.decode(), path), path)
+        _store(mcp, Prepared(new, display, content, None), IndexEntry(display))
+
+
+def add(mcp: McpDir, catalog: str, server: str, source_file: str, force: bool = False) -> None:
+    """Copy one server from a catalog file (or a single-server file) into a configured catalog."""
+    _refuse_reserved(catalog, f"cannot add servers to catalog '{catalog}' as it is managed by Docker")
+    if not os.path.isfile(source_file):
+        raise DockerMcpError(f'catalog file "{source_file}" not found')
+    src = read_source(source_file)
+    document = load(decode(src.data, src.label), src.label)
+    parsed = parse_document(document, src.label)
+    if server not in parsed.servers:
+        raise DockerMcpError(f'server "{server}" not found in catalog "{source_file}"')
+    entry = document if is_single_server(document) else document["registry"][server]
+    with mcp.lock():
+        if catalog not in mcp.read_index():
+            raise CatalogNotFoundError(f'catalog "{catalog}" not found')
+        path = mcp.catalog_path(catalog)
+        destination = load(decode(mcp.read_catalog_bytes(catalog), path), path) or new_map({"name": catalog})
+        registry = destination.get("registry")
+        if registry is None:
+            registry = destination["registry"] = new_map()
+        if registry.get(server) and not force:
+            raise DockerMcpError(f'server "{server}" already exists in catalog "{catalog}" (use --force to overwrite)')
+        registry[server] = entry
+        content = dump(destination).encode()
+        parse_document(load(content.decode(), path), path)
+        mcp.write_catalog_bytes(catalog, content)
+
+
+def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str]]:
+    """Refresh catalogs from their stored source; returns (updated names, error lines)."""
+    index = mcp.read_index()
+    if name is not None and name not in index:
+        raise CatalogNotFoundError(f'unknown catalog "{name}"')
+    updated, errors = [], []
+    for catalog in [name] if name else sorted(index):
+        entry = index[catalog]
+        try:
+            if not entry.url:
+                raise DockerMcpError(
+                    f'catalog "{catalog}" has no source to update from (it was created or forked here)'
+                )
+            prepared = prepare(read_source(entry.url), catalog)
+            with mcp.lock():
+                stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+                _store(mcp, prepared, IndexEntry(entry.display_name, entry.url, stamp))
+            updated.append(catalog)
+        except DockerMcpError as e:
+            errors.append(f"{catalog}: {e}")
+    return updated, errors
+
+
+def _refuse_reserved(name: str, message: str) -> None:
+    if name == DOCKER_CATALOG:
+        raise ReservedCatalogError(message)
+
+
+def catalog_of(mcp: McpDir, name: str) -> Catalog:
+    if name not in mcp.read_index():
+        raise CatalogNotFoundError(f'catalog "{name}" not found')
+    return mcp.load_catalog(name)

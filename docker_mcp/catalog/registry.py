@@ -1,0 +1,150 @@
+"""Enabled servers (registry.yaml), per-server configuration (config.yaml) and tool allow lists
+(tools.yaml), read against every configured catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DockerMcpError
+from .schema import Server
+from .store import McpDir
+from .yamldoc import DocumentError, dump, load, new_map, plain
+
+REGISTRY = "registry.yaml"
+CONFIG = "config.yaml"
+TOOLS = "tools.yaml"
+
+
+class ServerNotFoundError(DockerMcpError):
+    pass
+
+
+@dataclass(frozen=True)
+class EnabledServer:
+    name: str
+    catalog: str | None  # None: enabled, but no configured catalog has it any more
+    server: Server | None
+
+
+def enabled_names(mcp: McpDir) -> list[str]:
+    document = mcp.read_yaml_map(REGISTRY)
+    registry = document.get("registry")
+    if registry is None:
+        return []
+    if not isinstance(registry, dict):
+        raise DocumentError(f"{mcp.file(REGISTRY)}: registry: must be a mapping of server names; fix or reset it")
+    return sorted(str(k) for k in registry)
+
+
+def enabled_servers(mcp: McpDir) -> list[EnabledServer]:
+    catalog = mcp.all_servers()
+    return [
+        EnabledServer(n, catalog[n][0], catalog[n][1]) if n in catalog else EnabledServer(n, None, None)
+        for n in enabled_names(mcp)
+    ]
+
+
+def enable(mcp: McpDir, names: list[str]) -> list[Server]:
+    """Enable servers that exist in a configured catalog; entries for vanished servers are pruned."""
+    with mcp.lock():
+        catalog = mcp.all_servers()
+        missing = [n for n in names if n not in catalog]
+        if missing:
+            raise ServerNotFoundError(
+                f"server {missing[0]} not found in any configured catalog (see docker mcp catalog show NAME)"
+            )
+        enabled = {n for n in enabled_names(mcp) if n in catalog} | set(names)
+        _write_registry(mcp, enabled)
+    return [catalog[n][1] for n in names]
+
+
+def disable(mcp: McpDir, names: list[str]) -> None:
+    """Disable servers; names that are not enabled are ignored."""
+    with mcp.lock():
+        catalog = mcp.all_servers()
+        enabled = {n for n in enabled_names(mcp) if n in catalog} - set(names)
+        _write_registry(mcp, enabled)
+
+
+def reset(mcp: McpDir) -> None:
+    with mcp.lock():
+        mcp.write_text(REGISTRY, "")
+
+
+def _write_registry(mcp: McpDir, names: set[str]) -> None:
+    if not names:
+        mcp.write_text(REGISTRY, "registry: {}\n")
+        return
+    mcp.write_text(REGISTRY, dump(new_map({"registry": {n: {"ref": ""} for n in sorted(names)}})))
+
+
+# config.yaml
+
+
+def read_config_text(mcp: McpDir) -> str:
+    try:
+        with open(mcp.file(CONFIG), encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def write_config(mcp: McpDir, text: str, source: str = "config") -> None:
+    """Replace config.yaml with `text`: a mapping of server name to a mapping of values."""
+    document = load(text, source)
+    if document is not None:
+        if not isinstance(document, dict):
+            raise DocumentError(f"{source}:1:1: must be a mapping of server names to their settings")
+        for key, value in document.items():
+            if value is not None and not isinstance(value, dict):
+                line = document.lc.key(key)[0] + 1  # type: ignore[attr-defined]
+                raise DocumentError(f"{source}:{line}:1: {key}: must be a mapping of settings")
+    with mcp.lock():
+        mcp.write_text(CONFIG, text)
+
+
+def reset_config(mcp: McpDir) -> None:
+    with mcp.lock():
+        mcp.write_text(CONFIG, "")
+
+
+def server_config(mcp: McpDir) -> dict[str, dict[str, Any]]:
+    return {str(k): plain(v) or {} for k, v in mcp.read_yaml_map(CONFIG).items()}
+
+
+def config_status(server: Server, values: dict[str, Any] | None) -> str:
+    """none | required | partial | done: how many of the server's config properties have values."""
+    wanted = set()
+    for schema in server.config:
+        wanted |= _leaf_keys(schema.get("properties") or {})
+    if not wanted:
+        return "none" if not server.config else "done"
+    have = _leaf_keys(values or {}, values_only=True)
+    count = len(wanted & have)
+    return "required" if count == 0 else "done" if count == len(wanted) else "partial"
+
+
+def _leaf_keys(tree: dict[str, Any], prefix: str = "", values_only: bool = False) -> set[str]:
+    keys: set[str] = set()
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        nested = value.get("properties") if (not values_only and isinstance(value, dict)) else value
+        if isinstance(nested, dict) and nested and (values_only or "properties" in value):
+            keys |= _leaf_keys(nested, path + ".", values_only)
+        elif not values_only or value not in (None, "", {}):
+            keys.add(path)
+    return keys
+
+
+# tools.yaml
+
+
+def enabled_tools(mcp: McpDir) -> dict[str, list[str]]:
+    """Server name -> allowed tool names; a server absent from tools.yaml has all its tools enabled."""
+    out: dict[str, list[str]] = {}
+    for key, value in mcp.read_yaml_map(TOOLS).items():
+        if value is not None and not isinstance(value, list):
+            raise DocumentError(f"{mcp.file(TOOLS)}: {key}: must be a list of tool names")
+        out[str(key)] = sorted(str(v) for v in value or [])
+    return out

@@ -1,0 +1,532 @@
+"""The typed server entry and catalog document, validated up front with file:line:col errors.
+
+Every reader of catalogs (show, server ls/enable, OAuth, the gateway) goes through `parse_catalog` or
+`parse_server`; nothing acts on a half-valid document.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from ..errors import DockerMcpError
+from .yamldoc import plain
+
+CATALOG_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+SECRET_NAME = re.compile(r"^[A-Za-z0-9._:-]+(?:/[A-Za-z0-9._:-]+)*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SERVER_TYPES = ("server", "remote", "poci")
+AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+DOCKER_CATALOG = "docker-mcp"
+CREDENTIAL_KEYS = {
+    "clientId": "client_id",
+    "clientSecret": "client_secret",
+    "authorizationEndpoint": "authorization_endpoint",
+    "tokenEndpoint": "token_endpoint",
+    "redirectUri": "redirect_uri",
+    "tokenEndpointAuthMethod": "token_endpoint_auth_method",
+}
+
+
+class CatalogError(DockerMcpError):
+    """An invalid catalog or server document; the message starts with `file:line:col: field:`."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    env: str = ""
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Remote:
+    url: str = ""
+    transport_type: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OAuthProvider:
+    provider: str
+    secret: str = ""
+    env: str = ""
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """A pre-registered OAuth client: no dynamic client registration for this server."""
+
+    client_id: str
+    client_secret: str | None = None  # the NAME of a secret in the server's `secrets`, never a value
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    redirect_uri: str | None = None
+    token_endpoint_auth_method: str | None = None
+
+
+@dataclass(frozen=True)
+class OAuth:
+    providers: tuple[OAuthProvider, ...] = ()
+    scopes: tuple[str, ...] = ()
+    credentials: ClientCredentials | None = None
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str  # the registry key
+    type: str = ""
+    image: str = ""
+    description: str = ""
+    title: str = ""
+    icon: str = ""
+    readme: str = ""
+    long_lived: bool = False
+    remote: Remote = field(default_factory=Remote)
+    sse_endpoint: str = ""
+    oauth: OAuth | None = None
+    secrets: tuple[Secret, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    command: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    user: str = ""
+    disable_network: bool = False
+    allow_hosts: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()
+    tools: tuple[dict[str, Any], ...] = ()
+    config: tuple[dict[str, Any], ...] = ()
+    prefix: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def secret(self, name: str) -> Secret | None:
+        return next((s for s in self.secrets if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    name: str
+    display_name: str
+    servers: dict[str, Server]
+
+
+def is_single_server(document: Any) -> bool:
+    """One server at the top level: `name` plus any of type/image/remote, and no `registry`."""
+    return (
+        isinstance(document, dict)
+        and "registry" not in document
+        and "name" in document
+        and any(k in document for k in ("type", "image", "remote"))
+    )
+
+
+def check_catalog_name(name: str, what: str = "catalog name") -> str:
+    if not CATALOG_NAME.match(name):
+        raise CatalogError(
+            f'invalid {what} "{name}": use 1 to 64 lowercase letters, digits, ".", "_" or "-", '
+            "starting with a letter or digit"
+        )
+    return name
+
+
+class _Reader:
+    """Walks a ruamel document, turning wrong shapes into one-line errors that point at the file."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: tuple[int, int] | None, path: str, problem: str) -> NoReturn:
+        loc = f"{self.source}:{where[0]}:{where[1]}" if where else self.source
+        raise CatalogError(f"{loc}: {path}: {problem}" if path else f"{loc}: {problem}")
+
+    @staticmethod
+    def at(node: Any, key: Any = None) -> tuple[int, int] | None:
+        """1-based line and column of `node[key]` (or of `node` itself) when ruamel recorded them."""
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            return None
+        try:
+            if key is None:
+                return (lc.line + 1, lc.col + 1)
+            pos = lc.item(key) if isinstance(key, int) else lc.value(key)
+            if pos is None:
+                pos = lc.key(key)
+            return (pos[0] + 1, pos[1] + 1)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return (lc.line + 1, lc.col + 1)
+
+    def mapping(self, node: Any, path: str, where: tuple[int, int] | None) -> dict[Any, Any]:
+        if not isinstance(node, dict):
+            self.fail(where, path, f"must be a mapping, not {_kind(node)}")
+        return node
+
+    def text(self, parent: Any, key: Any, path: str, *, allow_numbers: bool = True) -> str:
+        value = parent[key]
+        if isinstance(value, str):
+            return value
+        if allow_numbers and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        self.fail(self.at(parent, key), path, f"must be a string, not {_kind(value)}")
+
+    def flag(self, parent: Any, key: Any, path: str) -> bool:
+        value = parent[key]
+        if not isinstance(value, bool):
+            self.fail(self.at(parent, key), path, f"must be true or false, not {_kind(value)}")
+        return value
+
+    def seq(self, parent: Any, key: Any, path: str) -> list[Any]:
+        value = parent[key]
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(self.at(parent, key), path, f"must be a list, not {_kind(value)}")
+        return value
+
+    def texts(self, parent: Any, key: Any, path: str) -> tuple[str, ...]:
+        items = self.seq(parent, key, path)
+        return tuple(self.text(items, i, f"{path}[{i}]") for i in range(len(items)))
+
+    def maps(self, parent: Any, key: Any, path: str) -> list[dict[Any, Any]]:
+        items = self.seq(parent, key, path)
+        return [self.mapping(items[i], f"{path}[{i}]", self.at(items, i)) for i in range(len(items))]
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number (quote it to keep every digit)"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def parse_document(document: Any, source: str) -> Catalog:
+    """A catalog document, or a single-server document as the catalog named after its server."""
+    r = _Reader(source)
+    if document is None:
+        r.fail(None, "", "the file is empty; a catalog needs `name` and `registry`, a server file `name` and `type`")
+    r.mapping(document, "", (1, 1))
+    if is_single_server(document):
+        name = r.text(document, "name", "name")
+        check_server_name(r, document, name)
+        server = parse_server(document, name, source, prefix="")
+        check_catalog_name_at(r, document, "name", name, "server name (it names the catalog)")
+        return Catalog(name, server.title or name, {name: server})
+    return parse_catalog(document, source)
+
+
+def check_server_name(r: _Reader, parent: Any, name: str) -> None:
+    if not SERVER_NAME.match(name):
+        r.fail(r.at(parent, "name"), "name", f'"{name}" is not a valid server name')
+
+
+def check_catalog_name_at(r: _Reader, parent: Any, key: str, name: str, what: str) -> None:
+    try:
+        check_catalog_name(name, what)
+    except CatalogError as e:
+        r.fail(r.at(parent, key), key, str(e))
+
+
+def parse_catalog(document: Any, source: str) -> Catalog:
+    r = _Reader(source)
+    if document is None:
+        return Catalog("", "", {})
+    doc = r.mapping(document, "", (1, 1))
+    name = r.text(doc, "name", "name") if doc.get("name") is not None else ""
+    if name:
+        check_catalog_name_at(r, doc, "name", name, "catalog name")
+    display = r.text(doc, "displayName", "displayName") if doc.get("displayName") is not None else ""
+    servers: dict[str, Server] = {}
+    registry = doc.get("registry")
+    if registry is not None:
+        reg = r.mapping(registry, "registry", r.at(doc, "registry"))
+        for key in reg:
+            if not isinstance(key, str) or not SERVER_NAME.match(key):
+                r.fail(r.at(reg, key), f"registry.{key}", "is not a valid server name")
+            entry = r.mapping(reg[key], f"registry.{key}", r.at(reg, key))
+            servers[key] = parse_server(entry, key, source, prefix=f"registry.{key}.")
+    return Catalog(name, display or name, servers)
+
+
+def parse_server(entry: Any, name: str, source: str, prefix: str = "") -> Server:
+    """One server entry (a catalog's `registry.<name>`, or a whole single-server file)."""
+    r = _Reader(source)
+    m = r.mapping(entry, prefix.rstrip("."), None)
+    kw: dict[str, Any] = {"name": name}
+
+    def p(key: str) -> str:
+        return prefix + key
+
+    for key, attr in (
+        ("type", "type"),
+        ("image", "image"),
+        ("description", "description"),
+        ("title", "title"),
+        ("icon", "icon"),
+        ("readme", "readme"),
+        ("sseEndpoint", "sse_endpoint"),
+        ("user", "user"),
+        ("prefix", "prefix"),
+    ):
+        if m.get(key) is not None:
+            kw[attr] = r.text(m, key, p(key))
+    for key, attr in (("longLived", "long_lived"), ("disableNetwork", "disable_network")):
+        if m.get(key) is not None:
+            kw[attr] = r.flag(m, key, p(key))
+    for key, attr in (("command", "command"), ("volumes", "volumes"), ("allowHosts", "allow_hosts"),
+                      ("extraHosts", "extra_hosts")):  # fmt: skip
+        if key in m:
+            kw[attr] = r.texts(m, key, p(key))
+    if kw.get("type", "") not in ("", *SERVER_TYPES):
+        r.fail(r.at(m, "type"), p("type"), f'"{kw["type"]}" is not a server type; use one of {", ".join(SERVER_TYPES)}')
+    if m.get("remote") is not None:
+        kw["remote"] = _remote(r, m, p("remote"))
+    if "secrets" in m:
+        kw["secrets"] = _secrets(r, m, p("secrets"))
+    if "env" in m:
+        kw["env"] = tuple(
+            EnvVar(_required_text(r, item, "name", f"{p('env')}[{i}]"), _optional_text(r, item, "value", f"{p('env')}[{i}]"))
+            for i, item in enumerate(r.maps(m, "env", p("env")))
+        )  # fmt: skip
+    if "tools" in m:
+        tools = r.maps(m, "tools", p("tools"))
+        for i, tool in enumerate(tools):
+            _required_text(r, tool, "name", f"{p('tools')}[{i}]")
+        kw["tools"] = tuple(plain(t) for t in tools)
+    if "config" in m:
+        kw["config"] = tuple(plain(c) for c in r.maps(m, "config", p("config")))
+    if m.get("metadata") is not None:
+        kw["metadata"] = plain(r.mapping(m["metadata"], p("metadata"), r.at(m, "metadata")))
+    if m.get("oauth") is not None:
+        kw["oauth"] = _oauth(r, m, p("oauth"), kw)
+    return Server(**kw)
+
+
+def _required_text(r: _Reader, parent: Any, key: str, path: str) -> str:
+    if parent.get(key) is None or parent.get(key) == "":
+        r.fail(r.at(parent, key) if key in parent else r.at(parent), f"{path}.{key}", "must be a non-empty string")
+    return r.text(parent, key, f"{path}.{key}")
+
+
+def _optional_text(r: _Reader, parent: Any, key: str, path: str) -> str:
+    if parent.get(key) is None:
+        return ""
+    value = parent[key]
+    if isinstance(value, bool | int | float) and not isinstance(value, bool):
+        return str(value)
+    return r.text(parent, key, f"{path}.{key}")
+
+
+def _remote(r: _Reader, m: Any, path: str) -> Remote:
+    remote = r.mapping(m["remote"], path, r.at(m, "remote"))
+    url = _optional_text(r, remote, "url", path)
+    if url and not _is_web_url(url):
+        r.fail(r.at(remote, "url"), f"{path}.url", "must be an absolute http(s) URL")
+    headers: dict[str, str] = {}
+    if remote.get("headers") is not None:
+        raw = r.mapping(remote["headers"], f"{path}.headers", r.at(remote, "headers"))
+        for k in raw:
+            headers[str(k)] = r.text(raw, k, f"{path}.headers.{k}")
+    return Remote(url, _optional_text(r, remote, "transport_type", path), headers)
+
+
+def _secrets(r: _Reader, m: Any, path: str) -> tuple[Secret, ...]:
+    secrets = []
+    for i, item in enumerate(r.maps(m, "secrets", path)):
+        name = _required_text(r, item, "name", f"{path}[{i}]")
+        if not SECRET_NAME.match(name):
+            r.fail(
+                r.at(item, "name"),
+                f"{path}[{i}].name",
+                f'"{name}" is not a valid secret name; use letters, digits and ._:- ',
+            )
+        env = _optional_text(r, item, "env", f"{path}[{i}]")
+        if env and not ENV_NAME.match(env):
+            r.fail(r.at(item, "env"), f"{path}[{i}].env", f'"{env}" is not a valid environment variable name')
+        secrets.append(Secret(name, env))
+    return tuple(secrets)
+
+
+def _oauth(r: _Reader, m: Any, path: str, server: dict[str, Any]) -> OAuth:
+    oauth = r.mapping(m["oauth"], path, r.at(m, "oauth"))
+    providers = tuple(
+        OAuthProvider(
+            _required_text(r, item, "provider", f"{path}.providers[{i}]"),
+            _optional_text(r, item, "secret", f"{path}.providers[{i}]"),
+            _optional_text(r, item, "env", f"{path}.providers[{i}]"),
+        )
+        for i, item in enumerate(r.maps(oauth, "providers", f"{path}.providers") if "providers" in oauth else [])
+    )
+    scopes = r.texts(oauth, "scopes", f"{path}.scopes") if "scopes" in oauth else ()
+    credentials = None
+    if oauth.get("credentials") is not None:
+        credentials = _credentials(r, oauth, f"{path}.credentials", server)
+    elif "credentials" in oauth:
+        r.fail(r.at(oauth, "credentials"), f"{path}.credentials", "must be a mapping with at least clientId")
+    return OAuth(providers, scopes, credentials)
+
+
+def _credentials(r: _Reader, oauth: Any, path: str, server: dict[str, Any]) -> ClientCredentials:
+    creds = r.mapping(oauth["credentials"], path, r.at(oauth, "credentials"))
+    for key in creds:
+        if key not in CREDENTIAL_KEYS:
+            r.fail(r.at(creds, key), f"{path}.{key}", f"unknown key; use {', '.join(CREDENTIAL_KEYS)}")
+    if server.get("type") != "remote" or not server.get("remote", Remote()).url:
+        r.fail(
+            r.at(oauth, "credentials"),
+            path,
+            "a pre-registered client needs a `type: remote` server with a `remote.url`",
+        )
+    if not isinstance(creds.get("clientId"), str) or not creds["clientId"].strip():
+        where = r.at(creds, "clientId") if "clientId" in creds else r.at(oauth, "credentials")
+        problem = "must be a non-empty string"
+        if isinstance(creds.get("clientId"), int | float) and not isinstance(creds.get("clientId"), bool):
+            problem += " (quote it: a client ID is not a number)"
+        r.fail(where, f"{path}.clientId", problem)
+    values: dict[str, Any] = {"client_id": creds["clientId"]}
+    for key in ("clientSecret", "authorizationEndpoint", "tokenEndpoint", "redirectUri", "tokenEndpointAuthMethod"):
+        if creds.get(key) is not None:
+            value = creds[key]
+            if not isinstance(value, str) or not value:
+                # the value itself is never echoed: it may be a secret pasted in the wrong place
+                r.fail(r.at(creds, key), f"{path}.{key}", "must be a non-empty string")
+            values[CREDENTIAL_KEYS[key]] = value
+    c = ClientCredentials(**values)
+    secret_names = [s.name for s in server.get("secrets", ())]
+    if c.client_secret is not None and c.client_secret not in secret_names:
+        suggestion = f"{server['name']}.client_secret"
+        r.fail(
+            r.at(creds, "clientSecret"),
+            f"{path}.clientSecret",
+            "must be the name of a secret declared in this server's `secrets`, never the secret itself; "
+            f"declare one (secrets: [{{name: {suggestion}, env: CLIENT_SECRET}}]), put its name here, "
+            f"and set its value with 'docker mcp secret set {suggestion}'",
+        )
+    for key in ("authorizationEndpoint", "tokenEndpoint"):
+        url = values.get(CREDENTIAL_KEYS[key])
+        if url is not None and not _is_allowed_endpoint(url):
+            r.fail(
+                r.at(creds, key),
+                f"{path}.{key}",
+                "must be an absolute https URL (plain http only with DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1)",
+            )
+    if c.redirect_uri is not None:
+        redirect_problem = _redirect_problem(c.redirect_uri)
+        if redirect_problem:
+            r.fail(r.at(creds, "redirectUri"), f"{path}.redirectUri", redirect_problem)
+    method = c.token_endpoint_auth_method
+    if method is not None:
+        if method not in AUTH_METHODS:
+            r.fail(r.at(creds, "tokenEndpointAuthMethod"), f"{path}.tokenEndpointAuthMethod",
+                   f'"{method}" is not supported; use {", ".join(AUTH_METHODS)}')  # fmt: skip
+        if method == "none" and c.client_secret is not None:
+            r.fail(r.at(creds, "tokenEndpointAuthMethod"), f"{path}.tokenEndpointAuthMethod",
+                   "is none (a public client) but clientSecret is set; remove one of them")  # fmt: skip
+        if method != "none" and c.client_secret is None:
+            r.fail(r.at(creds, "tokenEndpointAuthMethod"), f"{path}.tokenEndpointAuthMethod",
+                   f"{method} needs a clientSecret (the name of a secret in `secrets`)")  # fmt: skip
+    return c
+
+
+def insecure_urls_allowed() -> bool:
+    return os.environ.get("DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS", "") in ("1", "true")
+
+
+def _is_web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _is_allowed_endpoint(url: str) -> bool:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and insecure_urls_allowed())
+
+
+def _redirect_problem(uri: str) -> str | None:
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
+        return "must be an http URL on a loopback host (localhost, 127.0.0.1 or [::1]), e.g. http://localhost:3118/callback"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not port:
+        return "needs an explicit port (http://localhost:PORT/path): the callback server listens on exactly that port"
+    return None
+
+
+def server_json(s: Server) -> dict[str, Any]:
+    """The entry as `catalog show --format json` prints it: the catalog keys in the Go plugin's order,
+    empty ones left out except type, image and remote."""
+    out: dict[str, Any] = {"type": s.type, "image": s.image}
+    _put(out, "description", s.description)
+    _put(out, "title", s.title)
+    _put(out, "icon", s.icon)
+    _put(out, "readme", s.readme)
+    _put(out, "longLived", s.long_lived)
+    remote: dict[str, Any] = {}
+    _put(remote, "url", s.remote.url)
+    _put(remote, "transport_type", s.remote.transport_type)
+    _put(remote, "headers", dict(sorted(s.remote.headers.items())))
+    out["remote"] = remote
+    _put(out, "sseEndpoint", s.sse_endpoint)
+    if s.oauth is not None:
+        oauth: dict[str, Any] = {}
+        _put(oauth, "providers", [_drop_empty(vars(p)) for p in s.oauth.providers])
+        _put(oauth, "scopes", list(s.oauth.scopes))
+        if s.oauth.credentials is not None:
+            c = s.oauth.credentials
+            oauth["credentials"] = {
+                key: getattr(c, attr) for key, attr in CREDENTIAL_KEYS.items() if getattr(c, attr) is not None
+            }
+        _put(out, "oauth", oauth)
+    _put(out, "secrets", [{"name": x.name, "env": x.env} for x in s.secrets])
+    _put(out, "env", [{"name": x.name, "value": x.value} for x in s.env])
+    _put(out, "command", list(s.command))
+    _put(out, "volumes", list(s.volumes))
+    _put(out, "user", s.user)
+    _put(out, "disableNetwork", s.disable_network)
+    _put(out, "allowHosts", list(s.allow_hosts))
+    _put(out, "extraHosts", list(s.extra_hosts))
+    _put(out, "tools", list(s.tools))
+    _put(out, "config", list(s.config))
+    _put(out, "prefix", s.prefix)
+    _put(out, "metadata", s.metadata)
+    return out
+
+
+def catalog_json(c: Catalog) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "displayName": c.display_name,
+        "registry": {name: server_json(c.servers[name]) for name in sorted(c.servers)},
+    }
+
+
+def _put(out: dict[str, Any], key: str, value: Any) -> None:
+    if value:
+        out[key] = value
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v}

@@ -1,0 +1,164 @@
+"""The files under ~/.docker/mcp: catalog.json (the index), catalogs/<name>.yaml, registry.yaml,
+config.yaml and tools.yaml. Writes are atomic and serialized by a lock on the directory."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DockerMcpError
+from ..fileio import atomic_write, locked
+from .schema import DOCKER_CATALOG, Catalog, Server, parse_catalog
+from .yamldoc import DocumentError, decode, load
+
+_UNSAFE = '<>:"/\\|?*\x00'
+
+
+class CatalogNotFoundError(DockerMcpError):
+    pass
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    display_name: str
+    url: str = ""
+    last_update: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        out = {"displayName": self.display_name}
+        if self.url:
+            out["url"] = self.url
+        if self.last_update:
+            out["lastUpdate"] = self.last_update
+        return out
+
+
+@dataclass(frozen=True)
+class McpDir:
+    """~/.docker/mcp (HOME-based, as in the Go plugin; DOCKER_CONFIG does not move it)."""
+
+    root: str
+
+    @classmethod
+    def for_home(cls, home: str) -> McpDir:
+        return cls(os.path.join(home, ".docker", "mcp"))
+
+    @property
+    def index_path(self) -> str:
+        return os.path.join(self.root, "catalog.json")
+
+    @property
+    def catalogs_dir(self) -> str:
+        return os.path.join(self.root, "catalogs")
+
+    def catalog_path(self, name: str) -> str:
+        return os.path.join(self.catalogs_dir, sanitize(name) + ".yaml")
+
+    def file(self, name: str) -> str:
+        """registry.yaml, config.yaml, tools.yaml, or a path: absolute as given, ./x from the CWD."""
+        if os.path.isabs(name):
+            return name
+        if name.startswith("./"):
+            return os.path.abspath(name)
+        return os.path.join(self.root, name)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialize a read-modify-write of any file here across processes."""
+        with locked(self.root):
+            yield
+
+    # catalog.json
+
+    def read_index(self) -> dict[str, IndexEntry]:
+        try:
+            with open(self.index_path, encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            return {}
+        if not text.strip():
+            return {}
+        try:
+            data = json.loads(text)
+            catalogs = data.get("catalogs") or {}
+            return {
+                name: IndexEntry(e.get("displayName") or name, e.get("url") or "", e.get("lastUpdate") or "")
+                for name, e in catalogs.items()
+            }
+        except (json.JSONDecodeError, AttributeError) as e:
+            raise DockerMcpError(
+                f"{self.index_path}: not a valid catalog index ({e}); fix or remove the file"
+            ) from None
+
+    def write_index(self, index: dict[str, IndexEntry]) -> None:
+        data = {"catalogs": {name: index[name].to_json() for name in sorted(index)}}
+        atomic_write(self.index_path, json.dumps(data, indent=2, sort_keys=True).encode())
+
+    # catalogs/<name>.yaml
+
+    def read_catalog_bytes(self, name: str) -> bytes:
+        try:
+            with open(self.catalog_path(name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def write_catalog_bytes(self, name: str, data: bytes) -> None:
+        atomic_write(self.catalog_path(name), data)
+
+    def load_catalog(self, name: str) -> Catalog:
+        path = self.catalog_path(name)
+        data = self.read_catalog_bytes(name)
+        catalog = parse_catalog(load(decode(data, path), path), path)
+        return Catalog(name, catalog.display_name or name, catalog.servers)
+
+    def configured_catalogs(self) -> list[str]:
+        """Every catalog of the index, Docker's first, then by name: later ones win per server."""
+        names = sorted(self.read_index())
+        if DOCKER_CATALOG in names:
+            names.remove(DOCKER_CATALOG)
+            names.insert(0, DOCKER_CATALOG)
+        return names
+
+    def all_servers(self) -> dict[str, tuple[str, Server]]:
+        """The merged catalog: server name -> (catalog name, server)."""
+        merged: dict[str, tuple[str, Server]] = {}
+        for name in self.configured_catalogs():
+            for server_name, server in self.load_catalog(name).servers.items():
+                merged[server_name] = (name, server)
+        return merged
+
+    # registry.yaml, config.yaml, tools.yaml
+
+    def read_yaml_map(self, name: str) -> dict[str, Any]:
+        path = self.file(name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return {}
+        document = load(decode(data, path), path)
+        if document is None:
+            return {}
+        if not isinstance(document, dict):
+            raise DocumentError(f"{path}:1:1: must be a mapping; fix or remove the file")
+        return document
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write(self.file(name), text.encode("utf-8"))
+
+
+def sanitize(name: str) -> str:
+    """The Go plugin's catalog file name rule."""
+    cleaned = "".join("_" if c in _UNSAFE else c for c in name.strip().lower())
+    return cleaned[:250]
+
+
+def user_mcp_dir() -> McpDir:
+    from ..dockercli import home_dir
+
+    return McpDir.for_home(home_dir())

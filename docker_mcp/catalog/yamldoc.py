@@ -1,0 +1,98 @@
+"""Round-trip YAML with ruamel: documents keep comments, key order and line/column marks.
+
+Errors never quote the offending text: a catalog line may hold something that should not be echoed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from ..errors import DockerMcpError
+
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+
+
+class DocumentError(DockerMcpError):
+    """A file that is not a usable YAML/JSON document; the message starts with `file:line:col:`."""
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096
+    y.preserve_quotes = True
+    return y
+
+
+def decode(data: bytes, source: str) -> str:
+    """The bytes of a catalog or server file as text, refusing what no catalog can be."""
+    check_size(len(data), source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DocumentError(
+            f"{source}: not a text file (byte 0x{data[e.start]:02x} at offset {e.start} is not UTF-8); "
+            "a catalog is YAML or JSON"
+        ) from None
+    if "\x00" in text:
+        raise DocumentError(f"{source}: not a text file (it contains NUL bytes); a catalog is YAML or JSON")
+    return text
+
+
+def check_size(size: int, source: str) -> None:
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentError(
+            f"{source}: {size} bytes is more than a catalog file may hold "
+            f"({MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB); check that this is the right file"
+        )
+
+
+def load(text: str, source: str) -> Any:
+    """Parse one YAML (or JSON) document; syntax errors become `source:line:col: invalid YAML: …`."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return _yaml().load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise DocumentError(f"{where}: invalid YAML: {_problem(e.problem or e.context or 'syntax error')}") from None
+    except YAMLError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DocumentError(f"{source}: invalid YAML: {_problem(first)}") from None
+
+
+def _problem(problem: str) -> str:
+    # ruamel adds the values of a duplicate key; keep the key only.
+    return re.sub(r' with value ".*', "", problem, flags=re.S)
+
+
+def dump(document: Any) -> str:
+    out = io.StringIO()
+    _yaml().dump(document, out)
+    return out.getvalue()
+
+
+def new_map(items: dict[str, Any] | None = None) -> Any:
+    from ruamel.yaml.comments import CommentedMap
+
+    return CommentedMap(items or {})
+
+
+def plain(value: Any) -> Any:
+    """A ruamel node as plain dicts, lists and scalars (for JSON output)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)

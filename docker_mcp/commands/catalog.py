@@ -1,0 +1,185 @@
+"""docker mcp catalog ls | show | import | create | add | rm | export | fork | update"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import textwrap
+
+from ..argv import GlobalOptions
+from ..output import print_json
+from .spec import Argument, Command, Group, Option
+
+FORMAT = Option(("--format",), "Output format", metavar="FORMAT", choices=("json", "yaml"))
+NAME = Argument("NAME", "A catalog name: 1-64 of a-z 0-9 . _ -")
+
+
+def ls(g: GlobalOptions, format: str | None = None) -> None:
+    from ..catalog.store import user_mcp_dir
+
+    index = user_mcp_dir().read_index()
+    data = {"catalogs": {name: index[name].to_json() for name in sorted(index)}}
+    if format == "json":
+        sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
+    elif format == "yaml":
+        from ..catalog.yamldoc import dump
+
+        sys.stdout.write(dump(data))
+    elif not index:
+        sys.stdout.write("No catalogs configured.\n")
+    else:
+        for name in sorted(index):
+            sys.stdout.write(f"{name}: {index[name].display_name}\n")
+
+
+def show(g: GlobalOptions, name: str = "docker-mcp", format: str | None = None) -> None:
+    from ..catalog.importer import catalog_of
+    from ..catalog.schema import catalog_json
+    from ..catalog.store import user_mcp_dir
+
+    catalog = catalog_of(user_mcp_dir(), name)
+    if format == "json":
+        print_json(catalog_json(catalog))
+        return
+    if format == "yaml":
+        from ..catalog.yamldoc import dump
+
+        sys.stdout.write(dump(catalog_json(catalog)))
+        return
+    width = shutil.get_terminal_size((120, 24)).columns
+    bold = (lambda s: f"\033[1m{s}\033[0m") if sys.stdout.isatty() else (lambda s: s)
+    rule = "─" * min(width - 4, 78)
+    out = [
+        "",
+        f"  {bold('MCP Server Directory')}",
+        f"  {len(catalog.servers)} servers available",
+        f"  {rule}",
+        "",
+    ]
+    for i, server_name in enumerate(sorted(catalog.servers)):
+        if i:
+            out.append("")
+        out.append(f"  {bold(server_name)}")
+        description = " ".join(catalog.servers[server_name].description.split())
+        out += textwrap.wrap(description, max(width - 10, 40), initial_indent="    ", subsequent_indent="    ") or [""]
+    out += ["", f"  {rule}", f"  {len(catalog.servers)} servers total", ""]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def import_(g: GlobalOptions, source: str) -> None:
+    from ..catalog.importer import import_catalog
+    from ..catalog.store import user_mcp_dir
+
+    prepared = import_catalog(user_mcp_dir(), source)
+    if prepared.single_server:
+        sys.stdout.write(f'Imported server "{prepared.single_server}" into catalog "{prepared.name}"\n')
+    else:
+        sys.stdout.write(f'Imported catalog "{prepared.name}"\n')
+
+
+def create(g: GlobalOptions, name: str) -> None:
+    from ..catalog.importer import create as create_catalog
+    from ..catalog.store import user_mcp_dir
+
+    create_catalog(user_mcp_dir(), name)
+    sys.stdout.write(f"created empty catalog {name}\n")
+
+
+def add(g: GlobalOptions, catalog: str, server: str, file: str, force: bool = False) -> None:
+    from ..catalog.importer import add as add_server
+    from ..catalog.store import user_mcp_dir
+
+    add_server(user_mcp_dir(), catalog, server, file, force)
+    sys.stdout.write(f'copied server "{server}" from catalog "{file}" to "{catalog}"\n')
+
+
+def rm(g: GlobalOptions, name: str) -> None:
+    from ..catalog.importer import remove
+    from ..catalog.store import user_mcp_dir
+
+    remove(user_mcp_dir(), name)
+    sys.stdout.write(f'removed catalog "{name}"\n')
+
+
+def export(g: GlobalOptions, name: str, file: str) -> None:
+    from ..catalog.importer import export as export_catalog
+    from ..catalog.store import user_mcp_dir
+
+    export_catalog(user_mcp_dir(), name, file)
+    sys.stdout.write(f"Catalog '{name}' exported to '{file}'\n")
+
+
+def fork(g: GlobalOptions, src: str, new: str) -> None:
+    from ..catalog.importer import fork as fork_catalog
+    from ..catalog.store import user_mcp_dir
+
+    fork_catalog(user_mcp_dir(), src, new)
+    sys.stdout.write(f'forked catalog "{src}" as "{new}"\n')
+
+
+def update(g: GlobalOptions, name: str | None = None) -> None:
+    from ..catalog.importer import update as update_catalogs
+    from ..catalog.store import user_mcp_dir
+    from ..errors import DockerMcpError
+
+    updated, errors = update_catalogs(user_mcp_dir(), name)
+    for catalog in updated:
+        sys.stdout.write(f"updated: {catalog}\n")
+    if errors:
+        raise DockerMcpError("; ".join(errors))
+
+
+GROUP = Group(
+    "catalog",
+    "Manage MCP server catalogs",
+    (
+        Command("ls", "List the configured catalogs", ls, options=(FORMAT,), aliases=("list",)),
+        Command(
+            "show",
+            "Show the servers of a catalog",
+            show,
+            args=(Argument("NAME", "A configured catalog (default docker-mcp)", required=False),),
+            options=(FORMAT,),
+        ),
+        Command(
+            "import",
+            "Import a catalog, or a single server file, from a file or an http(s) URL",
+            import_,
+            args=(Argument("SOURCE", "A file path or URL: a catalog (with registry) or one server (with name)"),),
+            example="docker mcp catalog import ./slack-official.yaml",
+        ),
+        Command("create", "Create an empty catalog", create, args=(NAME,)),
+        Command(
+            "add",
+            "Copy a server from a catalog file into a configured catalog",
+            add,
+            args=(
+                Argument("CATALOG", "The configured catalog to add to"),
+                Argument("SERVER", "The server's name"),
+                Argument("FILE", "A catalog file, or a single server file, holding the server"),
+            ),
+            options=(Option(("--force",), "Overwrite the server if the catalog already has it"),),
+        ),
+        Command("rm", "Remove a catalog", rm, args=(NAME,), aliases=("remove",)),
+        Command(
+            "export",
+            "Write a configured catalog to a file",
+            export,
+            args=(NAME, Argument("FILE", "Where to write it")),
+        ),
+        Command(
+            "fork",
+            "Copy a catalog under a new name",
+            fork,
+            args=(Argument("SRC", "The catalog to copy"), Argument("NEW", "The new catalog's name")),
+        ),
+        Command(
+            "update",
+            "Re-read catalogs from the file or URL they were imported from",
+            update,
+            args=(Argument("NAME", "One catalog (default: all)", required=False),),
+        ),
+    ),
+    aliases=("catalogs",),
+)

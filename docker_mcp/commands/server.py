@@ -1,0 +1,120 @@
+"""docker mcp server ls | enable | disable | inspect | reset"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from ..argv import GlobalOptions
+from ..output import print_json, print_table
+from .spec import Argument, Command, Group, Option
+
+NAMES = Argument("NAME", "Server names, as the catalogs list them", variadic=True)
+
+
+def ls(g: GlobalOptions, json: bool = False) -> None:
+    from ..catalog.registry import config_status, enabled_servers, server_config
+    from ..catalog.store import user_mcp_dir
+
+    mcp = user_mcp_dir()
+    values = server_config(mcp)
+    rows: list[dict[str, Any]] = [
+        {
+            "name": e.name,
+            "catalog": e.catalog,
+            "type": e.server.type if e.server else None,
+            "description": e.server.description if e.server else "",
+            "config": config_status(e.server, values.get(e.name)) if e.server else "none",
+        }
+        for e in enabled_servers(mcp)
+    ]
+    if json:
+        print_json(rows)
+    elif not rows:
+        sys.stdout.write("No server is enabled\n")
+    else:
+        sys.stdout.write(f"\nMCP Servers ({len(rows)} enabled)\n\n")
+        print_table(
+            ("NAME", "CATALOG", "TYPE", "CONFIG", "DESCRIPTION"),
+            [(r["name"], r["catalog"] or "-", r["type"] or "-", r["config"], _cut(r["description"], 60)) for r in rows],
+        )
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def enable(g: GlobalOptions, name: tuple[str, ...]) -> None:
+    from ..catalog.registry import enable as enable_servers
+    from ..catalog.store import user_mcp_dir
+
+    for server in enable_servers(user_mcp_dir(), list(name)):
+        sys.stdout.write(f'Server "{server.name}" enabled.\n')
+
+
+def disable(g: GlobalOptions, name: tuple[str, ...]) -> None:
+    from ..catalog.registry import disable as disable_servers
+    from ..catalog.store import user_mcp_dir
+
+    disable_servers(user_mcp_dir(), list(name))
+    for server in name:
+        sys.stdout.write(f'Server "{server}" disabled.\n')
+
+
+def inspect(g: GlobalOptions, name: str) -> None:
+    from ..catalog.registry import ServerNotFoundError, enabled_names, enabled_tools
+    from ..catalog.schema import server_json
+    from ..catalog.store import user_mcp_dir
+
+    mcp = user_mcp_dir()
+    found = mcp.all_servers().get(name)
+    if found is None:
+        raise ServerNotFoundError(f'server "{name}" not found in any configured catalog')
+    catalog, server = found
+    allowed = enabled_tools(mcp).get(name)
+    print_json(
+        {
+            "name": name,
+            "catalog": catalog,
+            "enabled": name in enabled_names(mcp),
+            "tools": [
+                {
+                    "name": t["name"],
+                    "description": t.get("description", ""),
+                    "enabled": allowed is None or t["name"] in allowed,
+                }
+                for t in server.tools
+            ],
+            "server": server_json(server),
+        }
+    )
+
+
+def reset(g: GlobalOptions) -> None:
+    from ..catalog.registry import reset as reset_registry
+    from ..catalog.store import user_mcp_dir
+
+    reset_registry(user_mcp_dir())
+    sys.stdout.write("Disabled all servers.\n")
+
+
+GROUP = Group(
+    "server",
+    "Enable, disable and inspect the servers of the configured catalogs",
+    (
+        Command(
+            "ls",
+            "List the enabled servers",
+            ls,
+            options=(Option(("--json",), "Print JSON"),),
+            aliases=("list",),
+        ),
+        Command("enable", "Enable servers", enable, args=(NAMES,), aliases=("add",)),
+        Command("disable", "Disable servers", disable, args=(NAMES,), aliases=("remove", "rm")),
+        Command(
+            "inspect", "Show a server's catalog entry and tools as JSON", inspect, args=(Argument("NAME", "A server"),)
+        ),
+        Command("reset", "Disable every server", reset),
+    ),
+)
