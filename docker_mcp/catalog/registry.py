@@ -76,7 +76,10 @@ def _write_registry(mcp: McpDir, names: set[str]) -> None:
     if not names:
         mcp.write_text(REGISTRY, "registry: {}\n")
         return
-    mcp.write_text(REGISTRY, dump(new_map({"registry": {n: {"ref": ""} for n in sorted(names)}})))
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    empty = DoubleQuotedScalarString("")  # `ref: ""`, as the Go plugin writes it
+    mcp.write_text(REGISTRY, dump(new_map({"registry": {n: {"ref": empty} for n in sorted(names)}})))
 
 
 # config.yaml

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
-import textwrap
 
 from ..argv import GlobalOptions
 from ..output import print_json
@@ -16,6 +13,8 @@ NAME = Argument("NAME", "A catalog name: 1-64 of a-z 0-9 . _ -")
 
 
 def ls(g: GlobalOptions, format: str | None = None) -> None:
+    import json
+
     from ..catalog.store import user_mcp_dir
 
     index = user_mcp_dir().read_index()
@@ -47,6 +46,9 @@ def show(g: GlobalOptions, name: str = "docker-mcp", format: str | None = None) 
 
         sys.stdout.write(dump(catalog_json(catalog)))
         return
+    import shutil
+    import textwrap
+
     width = shutil.get_terminal_size((120, 24)).columns
     bold = (lambda s: f"\033[1m{s}\033[0m") if sys.stdout.isatty() else (lambda s: s)
     rule = "─" * min(width - 4, 78)

@@ -1,0 +1,107 @@
+"""The Slack walkthrough's first steps, and the catalog commands, through the real docker CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+SLACK = "/work/shared/examples/slack-official.yaml"
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_import_ls_show_enable_ls_the_slack_server(plugin, tmp_path):
+    copy = tmp_path / "slack-official.yaml"
+    shutil.copy(SLACK, copy)
+
+    out = ok(plugin.docker("mcp", "catalog", "import", str(copy)))
+    assert out == 'Imported server "slack-official" into catalog "slack-official"\n'
+
+    assert ok(plugin.docker("mcp", "catalog", "ls")) == "slack-official: Slack (Official MCP)\n"
+
+    out = ok(plugin.docker("mcp", "catalog", "show", "slack-official"))
+    assert "1 servers available" in out and "slack-official" in out and "Official Slack MCP server" in out
+
+    shown = json.loads(ok(plugin.docker("mcp", "catalog", "show", "slack-official", "--format", "json")))
+    entry = shown["registry"]["slack-official"]
+    assert entry["oauth"]["credentials"] == {
+        "clientId": "your-slack-app-client-id",
+        "clientSecret": "slack-official.client_secret",
+        "authorizationEndpoint": "https://slack.com/oauth/v2_user/authorize",
+        "tokenEndpoint": "https://slack.com/api/oauth.v2.user.access",
+    }
+    assert entry["secrets"] == [{"name": "slack-official.client_secret", "env": "SLACK_CLIENT_SECRET"}]
+
+    assert ok(plugin.docker("mcp", "server", "enable", "slack-official")) == 'Server "slack-official" enabled.\n'
+    out = ok(plugin.docker("mcp", "server", "ls"))
+    assert "MCP Servers (1 enabled)" in out
+    assert any(line.startswith("slack-official") and "remote" in line for line in out.splitlines())
+    listed = json.loads(ok(plugin.docker("mcp", "server", "ls", "--json")))
+    assert listed == [
+        {
+            "name": "slack-official",
+            "catalog": "slack-official",
+            "type": "remote",
+            "description": "Official Slack MCP server",
+            "config": "none",
+        }
+    ]
+    inspected = json.loads(ok(plugin.docker("mcp", "server", "inspect", "slack-official")))
+    assert inspected["enabled"] is True and inspected["server"] == entry
+
+    with open(os.path.join(plugin.home, ".docker", "mcp", "registry.yaml")) as f:
+        assert f.read() == 'registry:\n  slack-official:\n    ref: ""\n'
+
+
+def test_enable_of_an_unknown_server_fails_and_writes_nothing(plugin):
+    r = plugin.docker("mcp", "server", "enable", "ghost")
+    assert r.returncode == 1 and r.stderr.startswith("server ghost not found")
+    assert not os.path.exists(os.path.join(plugin.home, ".docker", "mcp", "registry.yaml"))
+
+
+def test_create_add_fork_export_rm(plugin, tmp_path):
+    assert ok(plugin.docker("mcp", "catalog", "create", "dev")) == "created empty catalog dev\n"
+    out = ok(plugin.docker("mcp", "catalog", "add", "dev", "slack-official", SLACK))
+    assert out == f'copied server "slack-official" from catalog "{SLACK}" to "dev"\n'
+    r = plugin.docker("mcp", "catalog", "add", "dev", "slack-official", SLACK)
+    assert r.returncode == 1 and "use --force to overwrite" in r.stderr
+    ok(plugin.docker("mcp", "catalog", "add", "--force", "dev", "slack-official", SLACK))
+    ok(plugin.docker("mcp", "catalog", "fork", "dev", "dev2"))
+    target = tmp_path / "exported.yaml"
+    assert ok(plugin.docker("mcp", "catalog", "export", "dev2", str(target))) == (
+        f"Catalog 'dev2' exported to '{target}'\n"
+    )
+    assert "displayName: dev2 (forked from dev)" in target.read_text()
+    for reserved in (["create", "docker-mcp"], ["rm", "docker-mcp"], ["fork", "dev", "docker-mcp"]):
+        r = plugin.docker("mcp", "catalog", *reserved)
+        assert r.returncode == 1 and "docker-mcp" in r.stderr
+    assert ok(plugin.docker("mcp", "catalog", "rm", "dev")) == 'removed catalog "dev"\n'
+    assert ok(plugin.docker("mcp", "catalog", "ls")) == "dev2: dev2 (forked from dev)\n"
+    assert json.loads(ok(plugin.docker("mcp", "catalog", "ls", "--format", "json"))) == {
+        "catalogs": {"dev2": {"displayName": "dev2 (forked from dev)"}}
+    }
+
+
+def test_a_missing_docker_catalog_is_simply_absent(plugin):
+    assert ok(plugin.docker("mcp", "catalog", "ls")) == "No catalogs configured.\n"
+    r = plugin.docker("mcp", "catalog", "show")
+    assert r.returncode == 1 and r.stderr == 'catalog "docker-mcp" not found\n'
+
+
+def test_config_write_read_reset(plugin):
+    ok(plugin.docker("mcp", "config", "write", "notes: {dir: /tmp}"))
+    assert ok(plugin.docker("mcp", "config", "read")) == "notes: {dir: /tmp}\n"
+    r = plugin.docker("mcp", "config", "write", "notes: [")
+    assert r.returncode == 1 and r.stderr.startswith("config:") and "invalid YAML" in r.stderr
+    ok(plugin.docker("mcp", "config", "reset"))
+    assert ok(plugin.docker("mcp", "config", "read")) == ""
+
+
+def test_catalog_help_lists_its_commands(plugin):
+    out = ok(plugin.docker("mcp", "catalog", "--help"))
+    for command in ("ls", "show", "import", "create", "add", "rm", "export", "fork", "update"):
+        assert f"\n  {command} " in out
