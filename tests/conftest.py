@@ -11,3 +11,52 @@ def setup_cfg_version() -> str:
             if line.startswith("version ="):
                 return line.split("=", 1)[1].strip()
     raise AssertionError("setup.cfg has no version")
+
+
+# --- a real credential helper: docker-credential-pass over a throwaway GPG key and password store ---
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def gnupg_home(tmp_path_factory):
+    """A GPG home with one key and no passphrase; its agent is stopped at the end of the session."""
+    for program in ("gpg", "pass", "docker-credential-pass"):
+        if shutil.which(program) is None:
+            pytest.fail(f"{program} is not installed: scripts/test installs it (pass, golang-docker-credential-helpers)")
+    home = tmp_path_factory.mktemp("gnupg")
+    os.chmod(home, 0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "docker-mcp-test <test@example.invalid>",
+         "default", "default", "never"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    listing = subprocess.run(["gpg", "--list-keys", "--with-colons"], env=env, check=True, capture_output=True, text=True)
+    fingerprint = next(line.split(":")[9] for line in listing.stdout.splitlines() if line.startswith("fpr"))
+    yield str(home), fingerprint
+    subprocess.run(["gpgconf", "--kill", "all"], env=env, capture_output=True)
+
+
+@pytest.fixture
+def pass_env(gnupg_home, tmp_path) -> dict[str, str]:
+    """Environment for a fresh password store that docker-credential-pass uses."""
+    home, fingerprint = gnupg_home
+    env = {"GNUPGHOME": home, "PASSWORD_STORE_DIR": str(tmp_path / "password-store")}
+    subprocess.run(["pass", "init", fingerprint], env={**os.environ, **env}, check=True, capture_output=True)
+    return env
+
+
+@pytest.fixture
+def pass_config(pass_env, tmp_path, monkeypatch) -> str:
+    """A Docker CLI config dir with credsStore "pass", and this process's environment pointing at it."""
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    (config / "config.json").write_text('{"credsStore": "pass"}')
+    for key, value in pass_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    return str(config)

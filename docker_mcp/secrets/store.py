@@ -1,0 +1,143 @@
+"""The credential store: entries (key -> username, secret) in the Docker credential helper named by
+`credsStore` in the Docker CLI config. OAuth client records, tokens and user secrets all live here;
+callers see only `CredentialStore`, never the helper.
+
+There is no plaintext fallback: without a working helper, every operation fails with a message that
+says how to configure one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import DockerMcpError
+
+HELPER_EXAMPLES = "pass, secretservice, osxkeychain or wincred"
+
+
+class CredentialStoreError(DockerMcpError):
+    """The credential helper is missing, unconfigured or failing."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    username: str
+    secret: str
+
+    def __repr__(self) -> str:  # never show the secret in a traceback or log
+        return f"Credential(username={self.username!r}, secret=<hidden>)"
+
+
+class CredentialStore(Protocol):
+    """Store, get, delete and list entries; what OAuth and the gateway program against."""
+
+    @property
+    def description(self) -> str: ...
+
+    def get(self, key: str) -> Credential | None: ...
+
+    def put(self, key: str, username: str, secret: str) -> None: ...
+
+    def delete(self, key: str) -> bool: ...
+
+    def list(self, prefix: str = "", suffix: str = "") -> dict[str, str]:
+        """key -> username, for keys with the given prefix and suffix."""
+        ...
+
+
+class HelperStore:
+    """A docker-credential-<helper> program, spoken to through docker-py's `docker.credentials.Store`
+    (values travel on the helper's stdin, never in its argv)."""
+
+    def __init__(self, helper: str, environment: Mapping[str, str] | None = None) -> None:
+        self.helper = helper
+        self.program = f"docker-credential-{helper}"
+        self.environment = dict(environment) if environment is not None else None
+        path = (self.environment or os.environ).get("PATH")
+        if shutil.which(self.program, path=path) is None:
+            raise CredentialStoreError(
+                f'credential helper {self.program} (credsStore "{helper}") is not on PATH: install it '
+                "(Debian: apt install golang-docker-credential-helpers) or set credsStore to an installed helper"
+            )
+
+    @property
+    def description(self) -> str:
+        return self.program
+
+    def _store(self) -> Any:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from docker.credentials import Store
+
+            return Store(self.helper, environment=self.environment)
+
+    def get(self, key: str) -> Credential | None:
+        from docker.credentials.errors import CredentialsNotFound, StoreError
+
+        try:
+            result = self._store().get(key)
+        except CredentialsNotFound:
+            return None
+        except StoreError as e:
+            raise self._failed("read", e) from None
+        return Credential(result.get("Username", ""), result.get("Secret", ""))
+
+    def put(self, key: str, username: str, secret: str) -> None:
+        from docker.credentials.errors import StoreError
+
+        try:
+            self._store().store(key, username, secret)
+        except StoreError as e:
+            raise self._failed("store", e) from None
+
+    def delete(self, key: str) -> bool:
+        from docker.credentials.errors import CredentialsNotFound, StoreError
+
+        if self.get(key) is None:
+            return False
+        try:
+            self._store().erase(key)
+        except CredentialsNotFound:
+            return False
+        except StoreError as e:
+            raise self._failed("erase", e) from None
+        return True
+
+    def list(self, prefix: str = "", suffix: str = "") -> dict[str, str]:
+        from docker.credentials.errors import StoreError
+
+        try:
+            entries = self._store().list()
+        except StoreError as e:
+            raise self._failed("list", e) from None
+        return {k: v for k, v in sorted(entries.items()) if k.startswith(prefix) and k.endswith(suffix)}
+
+    def _failed(self, action: str, e: Exception) -> CredentialStoreError:
+        detail = " ".join(str(e).split())[:300]
+        return CredentialStoreError(f"credential helper {self.program} failed to {action} an entry: {detail}")
+
+
+def helper_name(config_dir: str | None) -> str:
+    """The helper named by `credsStore` in the Docker CLI config, or a clear error."""
+    from ..dockercli import config_path, load_config
+
+    path = config_path(config_dir)
+    creds_store = load_config(path).get("credsStore")
+    if not creds_store:
+        raise CredentialStoreError(
+            f'no credential helper configured: set "credsStore" in {path} to a helper such as '
+            f'{HELPER_EXAMPLES} (for example {{"credsStore": "pass"}}); secrets are never stored in plain text'
+        )
+    if not isinstance(creds_store, str):
+        raise CredentialStoreError(f'{path}: "credsStore" must be the name of a credential helper, such as "pass"')
+    return creds_store
+
+
+def open_store(config_dir: str | None) -> CredentialStore:
+    return HelperStore(helper_name(config_dir))
