@@ -26,7 +26,9 @@ def gnupg_home(tmp_path_factory):
     """A GPG home with one key and no passphrase; its agent is stopped at the end of the session."""
     for program in ("gpg", "pass", "docker-credential-pass"):
         if shutil.which(program) is None:
-            pytest.fail(f"{program} is not installed: scripts/test installs it (pass, golang-docker-credential-helpers)")
+            pytest.fail(
+                f"{program} is not installed: scripts/test installs it (pass, golang-docker-credential-helpers)"
+            )
     home = tmp_path_factory.mktemp("gnupg")
     os.chmod(home, 0o700)
     env = {**os.environ, "GNUPGHOME": str(home)}
@@ -35,7 +37,9 @@ def gnupg_home(tmp_path_factory):
          "default", "default", "never"],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
-    listing = subprocess.run(["gpg", "--list-keys", "--with-colons"], env=env, check=True, capture_output=True, text=True)
+    listing = subprocess.run(
+        ["gpg", "--list-keys", "--with-colons"], env=env, check=True, capture_output=True, text=True
+    )
     fingerprint = next(line.split(":")[9] for line in listing.stdout.splitlines() if line.startswith("fpr"))
     yield str(home), fingerprint
     subprocess.run(["gpgconf", "--kill", "all"], env=env, capture_output=True)

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from docker_mcp.secrets import named
-from docker_mcp.secrets.resolver import MissingSecretError, SecretSources, SecretSourceError, resolve_secret
+from docker_mcp.secrets.resolver import MissingSecretError, SecretSourceError, SecretSources, resolve_secret
 from docker_mcp.secrets.store import CredentialStoreError, HelperStore, helper_name, open_store
 
 
@@ -51,7 +51,7 @@ def test_no_helper_configured_says_how_to_configure_one(tmp_path):
 
 
 def test_a_helper_missing_from_path_is_named(tmp_path):
-    with pytest.raises(CredentialStoreError, match="docker-credential-nosuch .* is not on PATH"):
+    with pytest.raises(CredentialStoreError, match=r"docker-credential-nosuch .* is not on PATH"):
         HelperStore("nosuch")
 
 
