@@ -6,6 +6,7 @@ Every reader of catalogs (show, server ls/enable, OAuth, the gateway) goes throu
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -195,6 +196,23 @@ class _Reader:
         items = self.seq(parent, key, path)
         return tuple(self.text(items, i, f"{path}[{i}]") for i in range(len(items)))
 
+    def free_form(self, node: Any, path: str) -> Any:
+        """A section the schema leaves open (tools, config, metadata) as plain data; only numbers JSON
+        cannot carry (.nan, .inf) are refused."""
+        if isinstance(node, dict):
+            for key, value in node.items():
+                self._finite(node, key, value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                self._finite(node, i, value, f"{path}[{i}]")
+        return plain(node)
+
+    def _finite(self, parent: Any, key: Any, value: Any, path: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(self.at(parent, key), path, "must be a finite number (.nan and .inf have no JSON form)")
+        if isinstance(value, dict | list):
+            self.free_form(value, path)
+
     def maps(self, parent: Any, key: Any, path: str) -> list[dict[Any, Any]]:
         items = self.seq(parent, key, path)
         return [self.mapping(items[i], f"{path}[{i}]", self.at(items, i)) for i in range(len(items))]
@@ -307,14 +325,21 @@ def parse_server(entry: Any, name: str, source: str, prefix: str = "") -> Server
             for i, item in enumerate(r.maps(m, "env", p("env")))
         )  # fmt: skip
     if "tools" in m:
-        tools = r.maps(m, "tools", p("tools"))
-        for i, tool in enumerate(tools):
-            _required_text(r, tool, "name", f"{p('tools')}[{i}]")
-        kw["tools"] = tuple(plain(t) for t in tools)
+        tools = []
+        for i, tool in enumerate(r.maps(m, "tools", p("tools"))):
+            path = f"{p('tools')}[{i}]"
+            entry = r.free_form(tool, path)
+            entry["name"] = _required_text(r, tool, "name", path)
+            if "description" in tool:
+                entry["description"] = _optional_text(r, tool, "description", path)
+            tools.append(entry)
+        kw["tools"] = tuple(tools)
     if "config" in m:
-        kw["config"] = tuple(plain(c) for c in r.maps(m, "config", p("config")))
+        kw["config"] = tuple(
+            r.free_form(c, f"{p('config')}[{i}]") for i, c in enumerate(r.maps(m, "config", p("config")))
+        )
     if m.get("metadata") is not None:
-        kw["metadata"] = plain(r.mapping(m["metadata"], p("metadata"), r.at(m, "metadata")))
+        kw["metadata"] = r.free_form(r.mapping(m["metadata"], p("metadata"), r.at(m, "metadata")), p("metadata"))
     if m.get("oauth") is not None:
         kw["oauth"] = _oauth(r, m, p("oauth"), kw)
     return Server(**kw)
@@ -330,7 +355,7 @@ def _optional_text(r: _Reader, parent: Any, key: str, path: str) -> str:
     if parent.get(key) is None:
         return ""
     value = parent[key]
-    if isinstance(value, bool | int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool):  # env values may be unquoted numbers
         return str(value)
     return r.text(parent, key, f"{path}.{key}")
 

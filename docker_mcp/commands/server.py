@@ -81,7 +81,7 @@ def inspect(g: GlobalOptions, name: str) -> None:
             "tools": [
                 {
                     "name": t["name"],
-                    "description": t.get("description", ""),
+                    "description": t.get("description") or "",
                     "enabled": allowed is None or t["name"] in allowed,
                 }
                 for t in server.tools
