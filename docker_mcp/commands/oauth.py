@@ -1,0 +1,128 @@
+"""docker mcp oauth ls | authorize | revoke"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from ..argv import GlobalOptions
+from ..output import print_json, print_table
+from .spec import Argument, Command, Group, Option
+
+SERVER = Argument("SERVER", "A remote server of the configured catalogs")
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _warn(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def _context(g: GlobalOptions) -> tuple[Any, Any, Any]:
+    from ..catalog.store import user_mcp_dir
+    from ..secrets.resolver import SecretSources
+    from ..secrets.store import open_store
+
+    store = open_store(g.config)
+    return user_mcp_dir().all_servers(), store, SecretSources.from_environment(store=lambda: store)
+
+
+def ls(g: GlobalOptions, json: bool = False) -> None:
+    from ..oauth.flow import authorizations
+
+    servers, store, _ = _context(g)
+    rows = authorizations({name: s for name, (_, s) in servers.items()}, store)
+    if json:
+        print_json(
+            [
+                {
+                    "app": r.app,
+                    "clientType": r.client_type,
+                    "authorized": r.authorized,
+                    "expiresAt": r.expires_at,
+                    "scopes": r.scopes,
+                }
+                for r in rows
+            ]
+        )
+    elif rows:
+        print_table(
+            ("NAME", "CLIENT", "AUTHORIZED", "EXPIRES"),
+            [(r.app, r.client_type or "-", "yes" if r.authorized else "no", r.expires_at or "-") for r in rows],
+        )
+
+
+def authorize(
+    g: GlobalOptions,
+    server: str,
+    scopes: str | None = None,
+    open_browser: bool = False,
+    callback_port: int | None = None,
+    timeout: float | None = None,
+) -> None:
+    from ..features import is_enabled
+    from ..oauth.flow import DEFAULT_TIMEOUT_SECONDS, AuthorizeOptions
+    from ..oauth.flow import authorize as run_authorize
+
+    servers, store, sources = _context(g)
+    if server not in servers:
+        from ..catalog.registry import ServerNotFoundError
+
+        raise ServerNotFoundError(
+            f"server {server} is not in any configured catalog: import it first (docker mcp catalog import FILE)"
+        )
+    options = AuthorizeOptions(
+        scopes=scopes,
+        open_browser=open_browser,
+        callback_port=callback_port,
+        timeout=timeout or DEFAULT_TIMEOUT_SECONDS,
+        dcr_enabled=is_enabled(g.config, "mcp-oauth-dcr"),
+    )
+    run_authorize(servers[server][1], store, sources, options, _say, _warn)
+
+
+def revoke(g: GlobalOptions, server: str) -> None:
+    from ..oauth.flow import revoke as run_revoke
+
+    servers, store, sources = _context(g)
+    entry = servers.get(server)
+    run_revoke(server, entry[1] if entry else None, store, sources, _say, _warn)
+
+
+GROUP = Group(
+    "oauth",
+    "Authorize remote MCP servers with OAuth",
+    (
+        Command(
+            "ls",
+            "List the remote servers that use OAuth and whether each is authorized",
+            ls,
+            options=(Option(("--json",), "Print JSON"),),
+            aliases=("list",),
+        ),
+        Command(
+            "authorize",
+            "Authorize a remote server: a pre-registered client from the catalog, else dynamic registration",
+            authorize,
+            args=(SERVER,),
+            options=(
+                Option(("--scopes",), "Scopes to request, space separated (default: the catalog's)", metavar="SCOPES"),
+                Option(("--open-browser",), "Open the authorization URL in the browser ($BROWSER is honoured)"),
+                Option(
+                    ("--callback-port",),
+                    "Loopback port for the callback (default: $MCP_GATEWAY_OAUTH_PORT, else 54321)",
+                    metavar="PORT",
+                    type=int,
+                ),
+                Option(
+                    ("--timeout",), "Seconds to wait for the browser step (default 300)", metavar="SECONDS", type=float
+                ),
+            ),
+            example="docker mcp oauth authorize slack-official --open-browser",
+        ),
+        Command("revoke", "Revoke a server's authorization and forget its token", revoke, args=(SERVER,)),
+    ),
+)

@@ -1,0 +1,136 @@
+"""OAuth client records: where a client came from (pre-registered in the catalog, or dynamic
+registration) and what the flow needs to use it. Stored as the Go plugin stores its DCR clients
+(`https://<server>.mcp-dcr`, username `dcr_client`, base64 JSON), plus the fields we add.
+
+A pre-registered record holds the NAME of the client secret (`clientSecretRef`), never its value; a
+secret a server issued at registration has nowhere else to live and is stored as `clientSecret`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from ..secrets.store import CredentialStore
+from .errors import OAuthError
+
+DCR = "dcr"
+PRE_REGISTERED = "pre-registered"
+USERNAME = "dcr_client"
+
+
+def client_key(server: str) -> str:
+    return f"https://{server}.mcp-dcr"
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    server_name: str
+    client_type: str  # DCR | PRE_REGISTERED
+    client_id: str
+    authorization_endpoint: str = ""
+    token_endpoint: str = ""
+    redirect_uri: str = ""
+    resource_url: str = ""
+    authorization_server: str = ""
+    revocation_endpoint: str = ""
+    scopes: tuple[str, ...] = ()
+    scopes_supported: tuple[str, ...] = ()
+    token_endpoint_auth_method: str = ""  # "" until known (detected at the first token request)
+    client_secret_ref: str = ""  # pre-registered: the secret's name
+    client_secret: str = field(default="", repr=False)  # DCR: what the server issued
+    client_name: str = ""
+    registered_at: str = ""
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.client_secret_ref or self.client_secret)
+
+    def with_auth_method(self, method: str) -> ClientRecord:
+        return replace(self, token_endpoint_auth_method=method)
+
+    def to_json(self) -> dict[str, Any]:
+        """The Go plugin's DCR record keys, then ours; empty values left out as it does."""
+        data = {
+            "authorizationEndpoint": self.authorization_endpoint,
+            "authorizationServer": self.authorization_server,
+            "clientId": self.client_id,
+            "clientName": self.client_name or f"docker-mcp - {self.server_name}",
+            "providerName": self.server_name,
+            "redirectUri": self.redirect_uri,
+            "registeredAt": self.registered_at or datetime.now().astimezone().isoformat(),
+            "requiredScopes": list(self.scopes),
+            "resourceUrl": self.resource_url,
+            "scopesSupported": list(self.scopes_supported),
+            "serverName": self.server_name,
+            "tokenEndpoint": self.token_endpoint,
+            "clientType": self.client_type,
+            "tokenEndpointAuthMethod": self.token_endpoint_auth_method,
+            "clientSecretRef": self.client_secret_ref,
+            "clientSecret": self.client_secret,
+            "revocationEndpoint": self.revocation_endpoint,
+        }
+        keep = {"clientId", "providerName", "serverName", "registeredAt", "clientName", "clientType"}
+        return {k: v for k, v in data.items() if v or k in keep}
+
+    @classmethod
+    def from_json(cls, server: str, data: dict[str, Any]) -> ClientRecord:
+        def s(key: str) -> str:
+            value = data.get(key)
+            return value if isinstance(value, str) else ""
+
+        def t(key: str) -> tuple[str, ...]:
+            value = data.get(key)
+            return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+        return cls(
+            server_name=s("serverName") or server,
+            client_type=s("clientType") or DCR,  # a Go plugin record is a DCR client
+            client_id=s("clientId"),
+            authorization_endpoint=s("authorizationEndpoint"),
+            token_endpoint=s("tokenEndpoint"),
+            redirect_uri=s("redirectUri"),
+            resource_url=s("resourceUrl"),
+            authorization_server=s("authorizationServer"),
+            revocation_endpoint=s("revocationEndpoint"),
+            scopes=t("requiredScopes"),
+            scopes_supported=t("scopesSupported"),
+            token_endpoint_auth_method=s("tokenEndpointAuthMethod"),
+            client_secret_ref=s("clientSecretRef"),
+            client_secret=s("clientSecret"),
+            client_name=s("clientName"),
+            registered_at=s("registeredAt"),
+        )
+
+
+def load_client(store: CredentialStore, server: str) -> ClientRecord | None:
+    found = store.get(client_key(server))
+    if found is None:
+        return None
+    try:
+        data = json.loads(base64.b64decode(found.secret))
+    except (binascii.Error, ValueError):
+        raise OAuthError(
+            f"the stored OAuth client for {server} is unreadable: run 'docker mcp oauth revoke {server}', then authorize again"
+        ) from None
+    if not isinstance(data, dict):
+        raise OAuthError(f"the stored OAuth client for {server} is unreadable: run 'docker mcp oauth revoke {server}'")
+    return ClientRecord.from_json(server, data)
+
+
+def save_client(store: CredentialStore, record: ClientRecord) -> None:
+    encoded = base64.b64encode(json.dumps(record.to_json()).encode()).decode()
+    store.put(client_key(record.server_name), USERNAME, encoded)
+
+
+def delete_client(store: CredentialStore, server: str) -> bool:
+    return store.delete(client_key(server))
+
+
+def stored_client_servers(store: CredentialStore) -> list[str]:
+    prefix, suffix = "https://", ".mcp-dcr"
+    return sorted(k[len(prefix) : -len(suffix)] for k, u in store.list(prefix, suffix).items() if u == USERNAME)

@@ -1,0 +1,202 @@
+"""Discovery: RFC 9728 protected-resource metadata, then RFC 8414 authorization-server metadata with the
+OpenID Connect fallback. The URL builders are pure functions; the fetchers take the HTTP session."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import DiscoveryError
+from .http import check_url, describe_failure
+
+_CHALLENGE = re.compile(r"([A-Za-z][A-Za-z0-9\-_]*)\s+([^,]*(?:,\s*[^=\s,]+\s*=\s*(?:\"[^\"]*\"|[^,]*))*)")
+_PARAM = re.compile(r"([A-Za-z0-9_-]+)\s*=\s*(?:\"([^\"]*)\"|([^,\s]+))")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AuthorizationServerMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    registration_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    scopes_supported: tuple[str, ...] = ()
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+    code_challenge_methods_supported: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Discovery:
+    resource: str  # the RFC 8707 resource indicator
+    authorization_server: str
+    metadata: AuthorizationServerMetadata
+    scopes: tuple[str, ...] = field(default=())
+
+
+# --- pure URL builders and parsers ---
+
+
+def parse_www_authenticate(header: str) -> list[Challenge]:
+    challenges = []
+    for match in _CHALLENGE.finditer(header or ""):
+        params = {
+            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _PARAM.finditer(match.group(2))
+        }
+        challenges.append(Challenge(match.group(1), params))
+    return challenges
+
+
+def protected_resource_metadata_urls(server_url: str) -> list[str]:
+    """RFC 9728 §3.1: the well-known path inserted before the resource's path, then at the root."""
+    parts = urlsplit(server_url)
+    path = parts.path.rstrip("/")
+    urls = [urlunsplit((parts.scheme, parts.netloc, "/.well-known/oauth-protected-resource" + path, "", ""))]
+    root = urlunsplit((parts.scheme, parts.netloc, "/.well-known/oauth-protected-resource", "", ""))
+    return urls if root in urls else [*urls, root]
+
+
+def authorization_server_metadata_urls(issuer: str) -> list[str]:
+    """RFC 8414 §3.1 path insertion, then OpenID Connect discovery inserted and appended."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+
+    def at(p: str) -> str:
+        return urlunsplit((parts.scheme, parts.netloc, p, "", ""))
+
+    candidates = [
+        at("/.well-known/oauth-authorization-server" + path),
+        at("/.well-known/openid-configuration" + path),
+        at(path + "/.well-known/openid-configuration"),
+    ]
+    return list(dict.fromkeys(candidates))
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+# --- fetching ---
+
+
+def probe(session: Any, server_url: str) -> list[Challenge]:
+    """Ask the MCP server to initialize without a token; a 401 names its protected-resource metadata."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "docker-mcp", "version": "1"},
+        },
+    }
+    try:
+        response = session.post(
+            server_url, json=body, headers={"Accept": "application/json, text/event-stream"}, allow_redirects=False
+        )
+    except Exception as e:
+        raise DiscoveryError(f"cannot reach {server_url}: {describe_failure(e)}") from None
+    with response:
+        return parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
+
+
+def _get_json(session: Any, url: str) -> dict[str, Any] | None:
+    try:
+        response = session.get(url, headers={"Accept": "application/json"}, allow_redirects=False)
+    except Exception:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def fetch_protected_resource(session: Any, server_url: str, challenges: list[Challenge]) -> dict[str, Any] | None:
+    named = next((c.params["resource_metadata"] for c in challenges if c.params.get("resource_metadata")), None)
+    for url in [named] if named else protected_resource_metadata_urls(server_url):
+        check_url(url, "protected resource metadata URL")
+        data = _get_json(session, url)
+        if data is not None:
+            return data
+    return None
+
+
+def fetch_authorization_server(session: Any, issuer: str) -> AuthorizationServerMetadata:
+    tried = authorization_server_metadata_urls(issuer)
+    for url in tried:
+        check_url(url, "authorization server metadata URL")
+        data = _get_json(session, url)
+        if data is not None:
+            return parse_authorization_server(data, url)
+    raise DiscoveryError(
+        f"no authorization server metadata for {issuer} (tried {', '.join(tried)}); "
+        "set oauth.credentials.authorizationEndpoint and tokenEndpoint in the catalog entry"
+    )
+
+
+def parse_authorization_server(data: dict[str, Any], url: str) -> AuthorizationServerMetadata:
+    def text(key: str, required: bool = False) -> str | None:
+        value = data.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value:
+            raise DiscoveryError(f"authorization server metadata {url}: {key} is missing or not a string")
+        return check_url(value, key)
+
+    def texts(key: str) -> tuple[str, ...]:
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise DiscoveryError(f"authorization server metadata {url}: {key} must be a list of strings")
+        return tuple(value)
+
+    issuer = data.get("issuer")
+    return AuthorizationServerMetadata(
+        issuer=issuer if isinstance(issuer, str) else "",
+        authorization_endpoint=text("authorization_endpoint", True) or "",
+        token_endpoint=text("token_endpoint", True) or "",
+        registration_endpoint=text("registration_endpoint"),
+        revocation_endpoint=text("revocation_endpoint"),
+        scopes_supported=texts("scopes_supported"),
+        token_endpoint_auth_methods_supported=texts("token_endpoint_auth_methods_supported"),
+        code_challenge_methods_supported=texts("code_challenge_methods_supported"),
+    )
+
+
+def discover(session: Any, server_url: str) -> Discovery:
+    """The authorization server of an MCP server and its metadata."""
+    check_url(server_url, "remote server URL")
+    challenges = probe(session, server_url)
+    resource_metadata = fetch_protected_resource(session, server_url, challenges)
+    resource = server_url
+    authorization_server = origin(server_url)  # MCP's fallback when there is no RFC 9728 document
+    scopes: tuple[str, ...] = ()
+    if resource_metadata is not None:
+        if isinstance(resource_metadata.get("resource"), str) and resource_metadata["resource"]:
+            resource = resource_metadata["resource"]
+        servers = resource_metadata.get("authorization_servers")
+        single = resource_metadata.get("authorization_server")  # the Go plugin's non-standard key
+        if isinstance(servers, list) and servers and isinstance(servers[0], str):
+            authorization_server = servers[0]
+        elif isinstance(single, str) and single:
+            authorization_server = single
+        found = resource_metadata.get("scopes_supported") or resource_metadata.get("scopes") or []
+        if isinstance(found, list):
+            scopes = tuple(s for s in found if isinstance(s, str))
+    if not scopes:
+        scopes = tuple(s for c in challenges if c.scheme.lower() == "bearer" for s in c.params.get("scope", "").split())
+    check_url(authorization_server, "authorization server")
+    metadata = fetch_authorization_server(session, authorization_server)
+    return Discovery(resource, authorization_server, metadata, scopes)

@@ -1,0 +1,266 @@
+"""The one authorize flow, whatever the client's origin: choose the client (pre-registered from the
+catalog, a stored DCR client, or a new registration), then PKCE in the browser, the callback, the token
+request and storage. Also revoke and the list of authorizations."""
+
+from __future__ import annotations
+
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from ..catalog.schema import Server
+from ..secrets.resolver import SecretSources, resolve_secret
+from ..secrets.store import CredentialStore
+from .callback import CallbackServer, choose_redirect
+from .clients import DCR, PRE_REGISTERED, ClientRecord, delete_client, load_client, save_client, stored_client_servers
+from .discovery import discover
+from .errors import OAuthError
+from .http import check_url, new_session
+from .registration import register
+from .tokens import Token, delete_token, load_token, save_token
+
+Print = Callable[[str], None]
+DEFAULT_TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class AuthorizeOptions:
+    scopes: str | None = None  # space separated; replaces the catalog's and the discovered scopes
+    open_browser: bool = False
+    callback_port: int | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    dcr_enabled: bool = True
+
+
+def secret_lookup(server: Server, sources: SecretSources) -> Callable[[ClientRecord], str | None]:
+    """How the token endpoint gets the client secret: a DCR-issued one from the record, a pre-registered
+    one through the resolver chain (by the name the catalog gives), resolved when it is needed."""
+
+    def lookup(record: ClientRecord) -> str | None:
+        if record.client_secret:
+            return record.client_secret
+        if not record.client_secret_ref:
+            return None
+        declared = server.secret(record.client_secret_ref)
+        return resolve_secret(record.client_secret_ref, declared.env if declared else None, sources).value
+
+    return lookup
+
+
+def _remote_url(server: Server) -> str:
+    if server.type != "remote" or not server.remote.url:
+        raise OAuthError(f"{server.name} is not a remote server with a remote.url: only remote servers use OAuth")
+    return server.remote.url
+
+
+def authorize(
+    server: Server,
+    store: CredentialStore,
+    sources: SecretSources,
+    options: AuthorizeOptions,
+    out: Print,
+    warn: Print,
+) -> Token:
+    name = server.name
+    url = _remote_url(server)
+    out(f"Starting OAuth authorization for {name}...")
+    redirect = choose_redirect(
+        server.oauth.credentials.redirect_uri if server.oauth and server.oauth.credentials else None,
+        options.callback_port,
+        warn,
+    )
+    http = new_session()
+    previous = load_client(store, name)
+    record, advertised = _choose_client(server, url, redirect.uri, previous, http, options, out)
+    lookup = secret_lookup(server, sources)
+    if record.client_secret_ref:
+        lookup(record)  # fail now, not after the browser step, when the secret is not set anywhere
+
+    scopes = tuple(options.scopes.split()) if options.scopes is not None else record.scopes
+    from .token_endpoint import exchange_code, oauth_session
+
+    session = oauth_session(record, scopes)
+    resource = record.resource_url or url
+    auth_url, state = session.authorization_url(record.authorization_endpoint, resource=resource)
+    with CallbackServer(redirect, state) as callback:
+        if options.open_browser:
+            out(f"Opening your browser for authentication. If it doesn't open automatically, please visit: {auth_url}")
+            try:
+                webbrowser.open(auth_url)
+            except webbrowser.Error:
+                warn("! Could not open a browser: visit the URL above")
+        else:
+            out(f"Please visit this URL to authorize:\n\n  {auth_url}\n")
+        out(f"Waiting for authorization callback on {redirect.uri}...")
+        code = callback.wait(options.timeout)
+    out("Exchanging authorization code for access token...")
+    response, method = exchange_code(session, record, code, lookup, advertised, resource)
+    token = Token.from_response(response)
+    if not token.access_token:
+        raise OAuthError(f"the token endpoint of {name} answered without an access_token")
+    if previous is not None and previous.authorization_endpoint != record.authorization_endpoint:
+        delete_token(store, previous)  # the old token's key would otherwise linger
+    record = record.with_auth_method(method)
+    save_client(store, record)
+    save_token(store, record, token)
+    out("Authorization successful! Token stored securely.")
+    return token
+
+
+def _choose_client(
+    server: Server,
+    url: str,
+    redirect_uri: str,
+    previous: ClientRecord | None,
+    http: Any,
+    options: AuthorizeOptions,
+    out: Print,
+) -> tuple[ClientRecord, tuple[str, ...]]:
+    """The client record to authorize with, and the client-authentication methods the server advertises."""
+    credentials = server.oauth.credentials if server.oauth else None
+    catalog_scopes = server.oauth.scopes if server.oauth else ()
+    if credentials is not None:
+        out(f"Using pre-registered client {credentials.client_id} (dynamic client registration skipped)")
+        discovery = None
+        if not (credentials.authorization_endpoint and credentials.token_endpoint):
+            discovery = discover(http, url)
+        authorization_endpoint = credentials.authorization_endpoint or (
+            discovery.metadata.authorization_endpoint if discovery else ""
+        )
+        token_endpoint = credentials.token_endpoint or (discovery.metadata.token_endpoint if discovery else "")
+        check_url(authorization_endpoint, "authorization endpoint")
+        check_url(token_endpoint, "token endpoint")
+        method = credentials.token_endpoint_auth_method or ""
+        if (
+            not method
+            and previous is not None
+            and previous.client_type == PRE_REGISTERED
+            and previous.client_id == credentials.client_id
+            and previous.token_endpoint == token_endpoint
+        ):
+            method = previous.token_endpoint_auth_method  # what worked last time
+        record = ClientRecord(
+            server_name=server.name,
+            client_type=PRE_REGISTERED,
+            client_id=credentials.client_id,
+            client_secret_ref=credentials.client_secret or "",
+            token_endpoint_auth_method=method,
+            authorization_endpoint=authorization_endpoint,
+            token_endpoint=token_endpoint,
+            revocation_endpoint=(discovery.metadata.revocation_endpoint or "") if discovery else "",
+            authorization_server=discovery.authorization_server if discovery else "",
+            redirect_uri=redirect_uri,
+            resource_url=discovery.resource if discovery else url,
+            scopes=catalog_scopes or (discovery.scopes if discovery else ()),
+            scopes_supported=discovery.metadata.scopes_supported if discovery else (),
+            registered_at=datetime.now().astimezone().isoformat(),
+        )
+        advertised = discovery.metadata.token_endpoint_auth_methods_supported if discovery else ()
+        return record, advertised
+
+    if previous is not None and previous.client_type == DCR and previous.client_id:
+        if previous.redirect_uri == redirect_uri:
+            out(f"Using the registered client {previous.client_id}")
+            return replace(previous, scopes=catalog_scopes or previous.scopes), ()
+        out(f'Re-registering the client (redirect URI changed from "{previous.redirect_uri}" to "{redirect_uri}")...')
+    if not options.dcr_enabled:
+        raise OAuthError(
+            f"{server.name} has no pre-registered client (oauth.credentials) and dynamic client registration is "
+            "disabled: run 'docker mcp feature enable mcp-oauth-dcr' or add oauth.credentials to its catalog entry"
+        )
+    discovery = discover(http, url)
+    out(f"Registering a client with {discovery.authorization_server} (dynamic client registration)...")
+    record = register(http, server.name, discovery, redirect_uri, catalog_scopes or discovery.scopes)
+    return record, discovery.metadata.token_endpoint_auth_methods_supported
+
+
+# --- revoke and list ---
+
+
+def revoke(
+    name: str, server: Server | None, store: CredentialStore, sources: SecretSources, out: Print, warn: Print
+) -> bool:
+    """Revoke at the server when it publishes a revocation endpoint, then forget the token and the client
+    record. Returns False when there was nothing to revoke (which is not an error)."""
+    out(f"Revoking OAuth access for {name}...")
+    record = load_client(store, name)
+    if record is None:
+        out(f"{name} was not authorized: nothing to revoke")
+        return False
+    token = load_token(store, record)
+    if token is not None and record.revocation_endpoint:
+        _revoke_at_server(
+            record, token, secret_lookup(server, sources) if server else lambda r: r.client_secret or None, warn
+        )
+    delete_token(store, record)
+    delete_client(store, name)
+    out(f"OAuth access revoked for {name}")
+    return True
+
+
+def _revoke_at_server(
+    record: ClientRecord, token: Token, lookup: Callable[[ClientRecord], str | None], warn: Print
+) -> None:
+    """RFC 7009: revoke the refresh token (which ends the grant), else the access token."""
+    from .token_endpoint import BASIC, NONE, POST, FormEncodedBasic
+
+    check_url(record.revocation_endpoint, "revocation endpoint")
+    value, hint = (
+        (token.refresh_token, "refresh_token") if token.refresh_token else (token.access_token, "access_token")
+    )
+    data = {"token": value, "token_type_hint": hint}
+    auth = None
+    method = record.token_endpoint_auth_method or (BASIC if record.has_secret else NONE)
+    try:
+        secret = lookup(record) if method != NONE else None
+    except OAuthError as e:
+        warn(f"! Not revoked at the server ({e}); the local token is removed anyway")
+        return
+    if method in (POST, NONE):
+        data["client_id"] = record.client_id
+        if secret:
+            data["client_secret"] = secret
+    else:
+        auth = FormEncodedBasic(record.client_id, secret or "")
+    try:
+        response = new_session().post(record.revocation_endpoint, data=data, auth=auth)
+    except Exception as e:
+        warn(f"! Could not reach the revocation endpoint ({type(e).__name__}); the local token is removed anyway")
+        return
+    if response.status_code != 200:
+        warn(f"! The revocation endpoint answered HTTP {response.status_code}; the local token is removed anyway")
+
+
+@dataclass(frozen=True)
+class Authorization:
+    app: str
+    client_type: str | None
+    authorized: bool
+    expires_at: str | None
+    scopes: list[str]
+
+
+def authorizations(servers: dict[str, Server], store: CredentialStore) -> list[Authorization]:
+    """Every remote server with OAuth: a catalog `oauth` block, a stored client, or a stored token."""
+    names = {n for n, s in servers.items() if s.type == "remote" and s.oauth is not None}
+    names |= set(stored_client_servers(store))
+    rows = []
+    for name in sorted(names):
+        record = load_client(store, name)
+        token = load_token(store, record) if record is not None else None
+        server = servers.get(name)
+        client_type = record.client_type if record is not None else None
+        if server is not None and server.oauth is not None and server.oauth.credentials is not None:
+            client_type = PRE_REGISTERED
+        rows.append(
+            Authorization(
+                app=name,
+                client_type=client_type,
+                authorized=token is not None,
+                expires_at=token.expiry.isoformat() if token is not None and token.expiry else None,
+                scopes=token.scope.split() if token is not None else [],
+            )
+        )
+    return rows

@@ -1,0 +1,78 @@
+"""HTTP for OAuth: a requests session with a timeout and our user agent, and the rule for which URLs
+may be used (https, or plain http on request for local testing)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import OAuthError
+
+TIMEOUT_SECONDS = 30
+_BLOCKED_HOSTS = ("localhost", "metadata", "metadata.google.internal", "metadata.azure.internal")
+_BLOCKED_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".cluster.local", ".svc")
+
+
+def insecure_allowed() -> bool:
+    """DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1: plain http and loopback/private hosts, for local testing."""
+    return os.environ.get("DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS", "").lower() in ("1", "true")
+
+
+def check_url(url: str, what: str) -> str:
+    """Refuse a URL OAuth must not talk to: not absolute, userinfo, not https, or a private host."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        raise OAuthError(f"invalid {what} {url!r}: must be an absolute URL")
+    if parts.username or parts.password:
+        raise OAuthError(f"invalid {what}: the URL must not include a user name or password")
+    if parts.scheme not in ("http", "https"):
+        raise OAuthError(f"invalid {what} {url}: must use https")
+    if insecure_allowed():
+        return url
+    if parts.scheme != "https":
+        raise OAuthError(
+            f"invalid {what} {url}: must use https (set DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1 only for local testing)"
+        )
+    host = parts.hostname.rstrip(".").lower()
+    if host in _BLOCKED_HOSTS or host.endswith(_BLOCKED_SUFFIXES) or _is_private_ip(host):
+        raise OAuthError(f"invalid {what} {url}: host {host!r} is not allowed")
+    return url
+
+
+def _is_private_ip(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global
+
+
+def new_session() -> Any:
+    """A requests.Session for OAuth calls: our user agent, JSON accepted, a timeout on every request."""
+    import requests
+
+    from ..metadata import version
+
+    class _Session(requests.Session):
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            kwargs.setdefault("timeout", TIMEOUT_SECONDS)
+            return super().request(method, url, *args, **kwargs)
+
+    session = _Session()
+    session.headers["User-Agent"] = f"docker-mcp/{version()}"
+    return session
+
+
+def describe_failure(e: Exception) -> str:
+    """A one-line reason for a failed request, without request bodies."""
+    import requests
+
+    if isinstance(e, requests.ConnectionError):
+        return "could not connect"
+    if isinstance(e, requests.Timeout):
+        return f"no answer within {TIMEOUT_SECONDS} s"
+    return type(e).__name__

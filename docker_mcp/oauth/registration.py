@@ -1,0 +1,89 @@
+"""RFC 7591 dynamic client registration, for servers whose catalog entry has no pre-registered client.
+A client_secret the server issues is kept (the Go plugin throws it away)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .clients import DCR, ClientRecord
+from .discovery import Discovery
+from .errors import RegistrationError
+from .http import check_url, describe_failure
+
+
+def requested_auth_method(advertised: tuple[str, ...]) -> str:
+    """A public client (PKCE only) where the server allows it, else a confidential one."""
+    if not advertised or "none" in advertised:
+        return "none"
+    return "client_secret_basic" if "client_secret_basic" in advertised else "client_secret_post"
+
+
+def register(
+    session: Any, server: str, discovery: Discovery, redirect_uri: str, scopes: tuple[str, ...]
+) -> ClientRecord:
+    endpoint = discovery.metadata.registration_endpoint
+    if not endpoint:
+        raise RegistrationError(
+            f"the authorization server of {server} ({discovery.authorization_server}) offers no dynamic client "
+            "registration: add a pre-registered client (oauth.credentials with clientId) to its catalog entry"
+        )
+    check_url(endpoint, "registration endpoint")
+    body: dict[str, Any] = {
+        "client_name": f"docker-mcp - {server}",
+        "redirect_uris": [redirect_uri],
+        "token_endpoint_auth_method": requested_auth_method(discovery.metadata.token_endpoint_auth_methods_supported),
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    }
+    if scopes:
+        body["scope"] = " ".join(scopes)
+    try:
+        response = session.post(endpoint, json=body, headers={"Accept": "application/json"})
+    except Exception as e:
+        raise RegistrationError(f"dynamic client registration for {server} failed: {describe_failure(e)}") from None
+    if response.status_code not in (200, 201):
+        raise RegistrationError(
+            f"dynamic client registration for {server} failed with HTTP {response.status_code}: {_reason(response)}"
+        )
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("client_id"), str) or not data["client_id"]:
+        raise RegistrationError(f"dynamic client registration for {server} returned no client_id")
+    secret = data.get("client_secret") if isinstance(data.get("client_secret"), str) else ""
+    method = data.get("token_endpoint_auth_method")
+    if not isinstance(method, str):
+        method = body["token_endpoint_auth_method"]
+    if method != "none" and not secret:
+        method = "none"
+    return ClientRecord(
+        server_name=server,
+        client_type=DCR,
+        client_id=data["client_id"],
+        client_secret=secret or "",
+        token_endpoint_auth_method=method,
+        authorization_endpoint=discovery.metadata.authorization_endpoint,
+        token_endpoint=discovery.metadata.token_endpoint,
+        revocation_endpoint=discovery.metadata.revocation_endpoint or "",
+        authorization_server=discovery.authorization_server,
+        redirect_uri=redirect_uri,
+        resource_url=discovery.resource,
+        scopes=scopes,
+        scopes_supported=discovery.metadata.scopes_supported,
+        client_name=body["client_name"],
+        registered_at=datetime.now().astimezone().isoformat(),
+    )
+
+
+def _reason(response: Any) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("error_description", "error", "message"):
+            if isinstance(data.get(key), str) and data[key]:
+                return " ".join(data[key].split())[:200]
+    return " ".join(response.text.split())[:200] or response.reason or "no reason given"

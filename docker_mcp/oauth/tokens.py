@@ -1,0 +1,176 @@
+"""Tokens: the stored record (the Go plugin's CE key `<authorizationEndpoint>/<server>`, username
+`oauth2_<server>`, base64 JSON) and refresh before expiry, one refresh at a time per server."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..secrets.store import CredentialStore
+from .clients import ClientRecord, load_client, save_client
+from .errors import NotAuthorizedError, OAuthError, TokenError
+
+REFRESH_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str = field(repr=False)
+    token_type: str = "Bearer"
+    refresh_token: str = field(default="", repr=False)
+    expiry: datetime | None = None
+    scope: str = ""
+
+    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
+        if self.expiry is None:
+            return False
+        return self.expiry - (now or datetime.now(UTC)) <= timedelta(seconds=seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"access_token": self.access_token, "token_type": self.token_type}
+        if self.refresh_token:
+            data["refresh_token"] = self.refresh_token
+        if self.expiry is not None:
+            data["expiry"] = self.expiry.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if self.scope:
+            data["scope"] = self.scope
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Token:
+        expiry = None
+        raw = data.get("expiry")
+        if isinstance(raw, str) and raw and not raw.startswith("0001-01-01"):  # Go's zero time: unknown
+            try:
+                expiry = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                expiry = None
+        return cls(
+            access_token=str(data.get("access_token") or ""),
+            token_type=str(data.get("token_type") or "Bearer"),
+            refresh_token=str(data.get("refresh_token") or ""),
+            expiry=expiry,
+            scope=str(data.get("scope") or ""),
+        )
+
+    @classmethod
+    def from_response(cls, response: dict[str, Any], previous_refresh_token: str = "") -> Token:
+        """A token endpoint's answer (as requests-oauthlib parsed it); a refresh token it leaves out is kept."""
+        expiry = None
+        expires_in = response.get("expires_in")
+        try:
+            if expires_in is not None and float(expires_in) > 0:
+                expiry = datetime.now(UTC) + timedelta(seconds=float(expires_in))
+        except (TypeError, ValueError):
+            expiry = None
+        scope = response.get("scope")
+        if isinstance(scope, list):
+            scope = " ".join(scope)
+        token_type = str(response.get("token_type") or "Bearer")
+        return cls(
+            access_token=str(response.get("access_token") or ""),
+            token_type="Bearer" if token_type.lower() == "bearer" else token_type,
+            refresh_token=str(response.get("refresh_token") or previous_refresh_token or ""),
+            expiry=expiry,
+            scope=str(scope or ""),
+        )
+
+
+def token_key(record: ClientRecord) -> str:
+    return f"{record.authorization_endpoint}/{record.server_name}"
+
+
+def token_username(server: str) -> str:
+    return f"oauth2_{server}"
+
+
+def load_token(store: CredentialStore, record: ClientRecord) -> Token | None:
+    found = store.get(token_key(record))
+    if found is None:
+        return None
+    try:
+        data = json.loads(base64.b64decode(found.secret))
+    except (binascii.Error, ValueError):
+        data = None
+    if not isinstance(data, dict) or not data.get("access_token"):
+        raise OAuthError(
+            f"the stored token for {record.server_name} is unreadable: "
+            f"run 'docker mcp oauth authorize {record.server_name}'"
+        )
+    return Token.from_json(data)
+
+
+def save_token(store: CredentialStore, record: ClientRecord, token: Token) -> None:
+    encoded = base64.b64encode(json.dumps(token.to_json()).encode()).decode()
+    store.put(token_key(record), token_username(record.server_name), encoded)
+
+
+def delete_token(store: CredentialStore, record: ClientRecord) -> bool:
+    return store.delete(token_key(record))
+
+
+def expired_message(server: str) -> str:
+    return f"authorization for {server} expired: run 'docker mcp oauth authorize {server}'"
+
+
+def not_authorized_message(server: str) -> str:
+    return f"{server} is not authorized: run 'docker mcp oauth authorize {server}'"
+
+
+class Refresher:
+    """Hands out a valid access token per server, refreshing when it expires within the margin or when
+    a caller reports it rejected (401). Concurrent callers for one server share a single refresh."""
+
+    def __init__(
+        self,
+        store: CredentialStore,
+        secret_for: Callable[[ClientRecord], str | None],
+        session_factory: Callable[[ClientRecord], Any],
+        margin_seconds: float = REFRESH_MARGIN_SECONDS,
+    ) -> None:
+        self.store = store
+        self.secret_for = secret_for
+        self.session_factory = session_factory
+        self.margin = margin_seconds
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, server: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(server, threading.Lock())
+
+    def token(self, server: str, rejected: Token | None = None) -> Token:
+        """A token to use now. Pass `rejected` after a 401 to get a refreshed one (at most one refresh)."""
+        with self._lock(server):
+            record = load_client(self.store, server)
+            token = load_token(self.store, record) if record is not None else None
+            if record is None or token is None:
+                raise NotAuthorizedError(not_authorized_message(server))
+            if rejected is not None and token.access_token != rejected.access_token:
+                return token  # another caller refreshed it meanwhile
+            if rejected is None and not token.expires_within(self.margin):
+                return token
+            return self._refresh(record, token)
+
+    def _refresh(self, record: ClientRecord, token: Token) -> Token:
+        from .token_endpoint import refresh
+
+        if not token.refresh_token:
+            raise NotAuthorizedError(expired_message(record.server_name))
+        try:
+            response, method = refresh(self.session_factory(record), record, token.refresh_token, self.secret_for)
+        except TokenError as e:
+            if e.error in ("invalid_grant", "invalid_refresh_token", "token_revoked", "token_expired"):
+                raise NotAuthorizedError(expired_message(record.server_name)) from None
+            raise
+        new = Token.from_response(response, previous_refresh_token=token.refresh_token)
+        save_token(self.store, record, new)
+        if method != record.token_endpoint_auth_method:
+            save_client(self.store, record.with_auth_method(method))
+        return new
