@@ -82,7 +82,8 @@ def _auth_kwargs(method: str, record: ClientRecord, secret: str | None) -> dict[
         raise TokenError(f"the client secret for {record.server_name} is not available")
     if method == POST:
         return {"include_client_id": True, "client_secret": secret}
-    return {"auth": FormEncodedBasic(record.client_id, secret), "include_client_id": False}
+    # client_id in the body too: harmless for RFC 6749 servers, required by the MCP SDK's
+    return {"auth": FormEncodedBasic(record.client_id, secret), "include_client_id": True}
 
 
 def exchange_code(
