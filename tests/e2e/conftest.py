@@ -60,3 +60,18 @@ def plugin(installed_config, shiv_root, tmp_path) -> Plugin:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "SHIV_"))}
     env.update(HOME=str(home), DOCKER_CONFIG=str(config), SHIV_ROOT=shiv_root)
     return Plugin(str(config), str(home), env)
+
+
+@pytest.fixture
+def oauth_user(plugin, pass_env, tmp_path):
+    """A user with docker-credential-pass as credsStore, allowed plain-http loopback OAuth servers."""
+    import json
+
+    from tests.e2e.oauth_support import OAuthUser
+
+    with open(os.path.join(plugin.config_dir, "config.json"), "w") as f:
+        json.dump({"credsStore": "pass"}, f)
+    log = tmp_path / "browser.jsonl"
+    plugin.env.update(pass_env)
+    plugin.env.update(DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS="1", BROWSER_LOG=str(log))
+    return OAuthUser(plugin, tmp_path, log, [])
