@@ -41,13 +41,15 @@ def oauth_session(record: ClientRecord, scopes: tuple[str, ...] = (), state: str
     )
     session.headers["User-Agent"] = f"docker-mcp/{version()}"
 
-    def remember_status(response: Any) -> Any:
+    def token_response(response: Any) -> Any:
+        # requests-oauthlib keeps hooks in a set (no order), so one hook applies the provider fixes
+        # first (one may turn an HTTP 200 into the error it means) and then notes the status.
+        response = providers.fix_token_response(response)
         session.last_token_status = response.status_code
         return response
 
-    session.register_compliance_hook("access_token_response", remember_status)
-    session.register_compliance_hook("refresh_token_response", remember_status)
-    providers.register(session)
+    session.register_compliance_hook("access_token_response", token_response)
+    session.register_compliance_hook("refresh_token_response", token_response)
     return session
 
 

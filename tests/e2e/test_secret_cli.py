@@ -71,7 +71,7 @@ def test_errors(with_pass):
 def test_without_a_credential_helper_nothing_is_stored_in_plain_text(plugin):
     r = plugin.docker("mcp", "secret", "set", f"x={PLANTED}")
     assert r.returncode == 1
-    assert r.stderr.startswith("no credential helper configured: set \"credsStore\" in ")
+    assert r.stderr.startswith('no credential helper configured: set "credsStore" in ')
     assert PLANTED not in r.stdout + r.stderr
     for root, _, files in os.walk(plugin.home):
         for name in files:

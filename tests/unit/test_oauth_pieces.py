@@ -37,8 +37,8 @@ def test_slack_client_errors_count_as_client_authentication_rejections(error):
 
 
 def test_slack_user_token_is_a_bearer_token_and_other_responses_are_untouched():
-    r = slack.token_response(FakeResponse({"ok": True, "access_token": "xoxp-1", "token_type": "user"}))
-    assert r.json() == {"access_token": "xoxp-1", "token_type": "Bearer"}
+    r = slack.token_response(FakeResponse({"ok": True, "access_token": "xoxp-1", "token_type": "user", "scope": "a,b"}))
+    assert r.json() == {"access_token": "xoxp-1", "token_type": "Bearer", "scope": "a b"}
     standard = {"access_token": "a", "token_type": "Bearer"}
     assert slack.token_response(FakeResponse(standard)).json() == standard
 

@@ -1,4 +1,4 @@
-"""Provider quirks, one module each, as requests-oauthlib compliance hooks. Each recognises its
+"""Provider quirks, one module each, applied as requests-oauthlib compliance hooks on token responses. Each recognises its
 provider from the response itself, so it holds for the real provider and a stand-in alike."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from . import slack
 HOOKS = (slack.token_response,)
 
 
-def register(session: Any) -> None:
+def fix_token_response(response: Any) -> Any:
+    """Every provider's token-response fix, in order (each leaves other providers' responses alone)."""
     for hook in HOOKS:
-        session.register_compliance_hook("access_token_response", hook)
-        session.register_compliance_hook("refresh_token_response", hook)
+        response = hook(response)
+    return response

@@ -1,6 +1,6 @@
 """Slack's oauth.v2.user.access (and oauth.v2.access) answer HTTP 200 with `{"ok": false, "error": X}`
-on failure and `"token_type": "user"` on success; standard OAuth clients read the first as a token
-response without a token and reject the second. https://api.slack.com/methods/oauth.v2.user.access"""
+on failure, and `"token_type": "user"` with comma-separated scopes on success; standard OAuth clients
+read the first as a token response without a token, and reject the second. https://api.slack.com/methods/oauth.v2.user.access"""
 
 from __future__ import annotations
 
@@ -27,5 +27,7 @@ def token_response(response: Any) -> Any:
         body.pop("ok", None)
         if body.get("token_type") == "user":
             body["token_type"] = "Bearer"  # a user token is used as a bearer token
+        if isinstance(body.get("scope"), str):
+            body["scope"] = " ".join(s for s in body["scope"].replace(",", " ").split())  # Slack separates with commas
     response._content = json.dumps(body).encode()
     return response
