@@ -139,6 +139,7 @@ class Refresher:
         self.session_factory = session_factory
         self.margin = margin_seconds
         self._locks: dict[str, threading.Lock] = {}
+        self._refreshes: dict[str, int] = {}  # per server: how many refreshes finished
         self._guard = threading.Lock()
 
     def _lock(self, server: str) -> threading.Lock:
@@ -147,16 +148,21 @@ class Refresher:
 
     def token(self, server: str, rejected: Token | None = None) -> Token:
         """A token to use now. Pass `rejected` after a 401 to get a refreshed one (at most one refresh)."""
+        seen = self._refreshes.get(server, 0)
         with self._lock(server):
             record = load_client(self.store, server)
             token = load_token(self.store, record) if record is not None else None
             if record is None or token is None:
                 raise NotAuthorizedError(not_authorized_message(server))
+            if self._refreshes.get(server, 0) != seen:
+                return token  # a refresh finished while this caller waited: that one is for it too
             if rejected is not None and token.access_token != rejected.access_token:
-                return token  # another caller refreshed it meanwhile
+                return token  # another caller (or process) refreshed it meanwhile
             if rejected is None and not token.expires_within(self.margin):
                 return token
-            return self._refresh(record, token)
+            token = self._refresh(record, token)
+            self._refreshes[server] = seen + 1
+            return token
 
     def _refresh(self, record: ClientRecord, token: Token) -> Token:
         from .token_endpoint import refresh
