@@ -142,8 +142,11 @@ def check_catalog_name(name: str, what: str = "catalog name") -> str:
 class _Reader:
     """Walks a ruamel document, turning wrong shapes into one-line errors that point at the file."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, stored: bool = False) -> None:
         self.source = source
+        # The https rule for endpoints depends on the environment at import time; a catalog already
+        # stored is not refused later for it (OAuth checks every URL again before using it).
+        self.allow_http = stored or insecure_urls_allowed()
 
     def fail(self, where: tuple[int, int] | None, path: str, problem: str) -> NoReturn:
         loc = f"{self.source}:{where[0]}:{where[1]}" if where else self.source
@@ -263,8 +266,8 @@ def check_catalog_name_at(r: _Reader, parent: Any, key: str, name: str, what: st
         r.fail(r.at(parent, key), key, str(e))
 
 
-def parse_catalog(document: Any, source: str) -> Catalog:
-    r = _Reader(source)
+def parse_catalog(document: Any, source: str, stored: bool = False) -> Catalog:
+    r = _Reader(source, stored)
     if document is None:
         return Catalog("", "", {})
     doc = r.mapping(document, "", (1, 1))
@@ -280,13 +283,13 @@ def parse_catalog(document: Any, source: str) -> Catalog:
             if not isinstance(key, str) or not SERVER_NAME.match(key):
                 r.fail(r.at(reg, key), f"registry.{key}", "is not a valid server name")
             entry = r.mapping(reg[key], f"registry.{key}", r.at(reg, key))
-            servers[key] = parse_server(entry, key, source, prefix=f"registry.{key}.")
+            servers[key] = parse_server(entry, key, source, prefix=f"registry.{key}.", stored=stored)
     return Catalog(name, display or name, servers)
 
 
-def parse_server(entry: Any, name: str, source: str, prefix: str = "") -> Server:
+def parse_server(entry: Any, name: str, source: str, prefix: str = "", stored: bool = False) -> Server:
     """One server entry (a catalog's `registry.<name>`, or a whole single-server file)."""
-    r = _Reader(source)
+    r = _Reader(source, stored)
     m = r.mapping(entry, prefix.rstrip("."), None)
     kw: dict[str, Any] = {"name": name}
 
@@ -447,7 +450,7 @@ def _credentials(r: _Reader, oauth: Any, path: str, server: dict[str, Any]) -> C
         )
     for key in ("authorizationEndpoint", "tokenEndpoint"):
         url = values.get(CREDENTIAL_KEYS[key])
-        if url is not None and not _is_allowed_endpoint(url):
+        if url is not None and not _is_allowed_endpoint(url, r.allow_http):
             r.fail(
                 r.at(creds, key),
                 f"{path}.{key}",
@@ -472,7 +475,8 @@ def _credentials(r: _Reader, oauth: Any, path: str, server: dict[str, Any]) -> C
 
 
 def insecure_urls_allowed() -> bool:
-    return os.environ.get("DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS", "") in ("1", "true")
+    """DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1 (or true): plain http and loopback hosts, for local testing."""
+    return os.environ.get("DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS", "").lower() in ("1", "true")
 
 
 def _is_web_url(url: str) -> bool:
@@ -480,11 +484,11 @@ def _is_web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _is_allowed_endpoint(url: str) -> bool:
+def _is_allowed_endpoint(url: str, allow_http: bool) -> bool:
     parts = urlsplit(url)
     if not parts.hostname:
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and insecure_urls_allowed())
+    return parts.scheme == "https" or (parts.scheme == "http" and allow_http)
 
 
 def _redirect_problem(uri: str) -> str | None:

@@ -113,7 +113,7 @@ class McpDir:
     def load_catalog(self, name: str) -> Catalog:
         path = self.catalog_path(name)
         data = self.read_catalog_bytes(name)
-        catalog = parse_catalog(load(decode(data, path), path), path)
+        catalog = parse_catalog(load(decode(data, path), path), path, stored=True)
         return Catalog(name, catalog.display_name or name, catalog.servers)
 
     def configured_catalogs(self) -> list[str]:

@@ -67,6 +67,12 @@ def authorize(
     from ..oauth.flow import DEFAULT_TIMEOUT_SECONDS, AuthorizeOptions
     from ..oauth.flow import authorize as run_authorize
 
+    if timeout is not None and timeout <= 0:
+        from ..errors import UsageError
+
+        raise UsageError(
+            f"--timeout must be a positive number of seconds, not {timeout:g}", "docker mcp oauth authorize"
+        )
     servers, store, sources = _context(g)
     if server not in servers:
         from ..catalog.registry import ServerNotFoundError
@@ -78,7 +84,7 @@ def authorize(
         scopes=scopes,
         open_browser=open_browser,
         callback_port=callback_port,
-        timeout=timeout or DEFAULT_TIMEOUT_SECONDS,
+        timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout,
         dcr_enabled=is_enabled(g.config, "mcp-oauth-dcr"),
     )
     run_authorize(servers[server][1], store, sources, options, _say, _warn)

@@ -110,7 +110,12 @@ def probe(session: Any, server_url: str) -> list[Challenge]:
         return parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
 
 
+class _NotAnObject(Exception):
+    """The URL answered 200, but not with a JSON object."""
+
+
 def _get_json(session: Any, url: str) -> dict[str, Any] | None:
+    """The JSON object at `url`; None when nothing is there; _NotAnObject when something else is."""
     try:
         response = session.get(url, headers={"Accept": "application/json"}, allow_redirects=False)
     except Exception:
@@ -120,15 +125,20 @@ def _get_json(session: Any, url: str) -> dict[str, Any] | None:
     try:
         data = response.json()
     except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+        data = None
+    if not isinstance(data, dict):
+        raise _NotAnObject(url)
+    return data
 
 
 def fetch_protected_resource(session: Any, server_url: str, challenges: list[Challenge]) -> dict[str, Any] | None:
     named = next((c.params["resource_metadata"] for c in challenges if c.params.get("resource_metadata")), None)
     for url in [named] if named else protected_resource_metadata_urls(server_url):
         check_url(url, "protected resource metadata URL")
-        data = _get_json(session, url)
+        try:
+            data = _get_json(session, url)
+        except _NotAnObject:
+            continue  # e.g. a web app's catch-all page: look further
         if data is not None:
             return data
     return None
@@ -136,11 +146,18 @@ def fetch_protected_resource(session: Any, server_url: str, challenges: list[Cha
 
 def fetch_authorization_server(session: Any, issuer: str) -> AuthorizationServerMetadata:
     tried = authorization_server_metadata_urls(issuer)
+    malformed = []
     for url in tried:
         check_url(url, "authorization server metadata URL")
-        data = _get_json(session, url)
+        try:
+            data = _get_json(session, url)
+        except _NotAnObject:
+            malformed.append(url)
+            continue
         if data is not None:
             return parse_authorization_server(data, url)
+    if malformed:
+        raise DiscoveryError(f"authorization server metadata at {malformed[0]} is not a JSON object: check the server")
     raise DiscoveryError(
         f"no authorization server metadata for {issuer} (tried {', '.join(tried)}); "
         "set oauth.credentials.authorizationEndpoint and tokenEndpoint in the catalog entry"

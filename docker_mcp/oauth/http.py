@@ -4,10 +4,10 @@ may be used (https, or plain http on request for local testing)."""
 from __future__ import annotations
 
 import ipaddress
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..catalog.schema import insecure_urls_allowed
 from .errors import OAuthError
 
 TIMEOUT_SECONDS = 30
@@ -16,8 +16,7 @@ _BLOCKED_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".clus
 
 
 def insecure_allowed() -> bool:
-    """DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1: plain http and loopback/private hosts, for local testing."""
-    return os.environ.get("DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS", "").lower() in ("1", "true")
+    return insecure_urls_allowed()  # one rule for the catalog and OAuth
 
 
 def check_url(url: str, what: str) -> str:
