@@ -13,7 +13,7 @@ from ..errors import DockerMcpError
 from ..fileio import atomic_write
 from .schema import DOCKER_CATALOG, Catalog, CatalogError, check_catalog_name, is_single_server, parse_document
 from .store import CatalogNotFoundError, IndexEntry, McpDir
-from .yamldoc import MAX_DOCUMENT_BYTES, check_size, decode, dump, load, new_map
+from .yamldoc import MAX_DOCUMENT_BYTES, check_size, decode, dump, encode, load, new_map
 
 FETCH_TIMEOUT_SECONDS = 30
 
@@ -91,7 +91,7 @@ def prepare(source: Source, name: str | None = None) -> Prepared:
         wrapped = new_map({"name": name or server, "displayName": catalog.display_name, "registry": {server: document}})
         # the file's leading comment stays at the top of the catalog
         wrapped.ca.comment, document.ca.comment = document.ca.comment, None
-        return Prepared(name or server, catalog.display_name, dump(wrapped).encode(), server)
+        return Prepared(name or server, catalog.display_name, encode(dump(wrapped), source.label), server)
     target = name or catalog.name
     if not target:
         raise CatalogError(f"{source.label}:1:1: name: the catalog has no name; add `name: <catalog-name>` at the top")
@@ -162,7 +162,7 @@ def fork(mcp: McpDir, source: str, new: str) -> None:
         display = f"{new} (forked from {source})"
         document["name"] = new
         document["displayName"] = display
-        content = dump(document).encode()
+        content = encode(dump(document), path)
         parse_document(load(content.decode(), path), path)
         _store(mcp, Prepared(new, display, content, None), IndexEntry(display))
 
@@ -189,7 +189,7 @@ def add(mcp: McpDir, catalog: str, server: str, source_file: str, force: bool = 
         if registry.get(server) and not force:
             raise DockerMcpError(f'server "{server}" already exists in catalog "{catalog}" (use --force to overwrite)')
         registry[server] = entry
-        content = dump(destination).encode()
+        content = encode(dump(destination), path)
         parse_document(load(content.decode(), path), path)
         mcp.write_catalog_bytes(catalog, content)
 

@@ -479,27 +479,32 @@ def insecure_urls_allowed() -> bool:
     return os.environ.get("DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS", "").lower() in ("1", "true")
 
 
+def _split(url: str) -> Any:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+        return parts
+    except ValueError:  # e.g. "http://[not-an-ipv6" or a port that is not a number
+        return None
+
+
 def _is_web_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    parts = _split(url)
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _is_allowed_endpoint(url: str, allow_http: bool) -> bool:
-    parts = urlsplit(url)
-    if not parts.hostname:
+    parts = _split(url)
+    if parts is None or not parts.hostname:
         return False
     return parts.scheme == "https" or (parts.scheme == "http" and allow_http)
 
 
 def _redirect_problem(uri: str) -> str | None:
-    parts = urlsplit(uri)
-    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
+    parts = _split(uri)
+    if parts is None or parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
         return "must be an http URL on a loopback host (localhost, 127.0.0.1 or [::1]), e.g. http://localhost:3118/callback"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if not port:
+    if not parts.port:
         return "needs an explicit port (http://localhost:PORT/path): the callback server listens on exactly that port"
     return None
 

@@ -64,6 +64,20 @@ def load(text: str, source: str) -> Any:
     except YAMLError as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DocumentError(f"{source}: invalid YAML: {_problem(first)}") from None
+    except RecursionError:
+        raise DocumentError(f"{source}: invalid YAML: nested too deeply") from None
+    except ValueError as e:  # e.g. an integer with more digits than Python converts
+        raise DocumentError(f"{source}: invalid YAML: {' '.join(str(e).split())[:120]}") from None
+
+
+def encode(text: str, source: str) -> bytes:
+    """Text to write back; a lone surrogate (from a YAML escape such as "\\ud800") cannot be stored."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DocumentError(
+            f"{source}: contains an escaped character that is not valid Unicode (a lone surrogate)"
+        ) from None
 
 
 def _problem(problem: str) -> str:
