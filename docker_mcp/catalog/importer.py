@@ -91,7 +91,9 @@ def prepare(source: Source, name: str | None = None) -> Prepared:
         wrapped = new_map({"name": name or server, "displayName": catalog.display_name, "registry": {server: document}})
         # the file's leading comment stays at the top of the catalog
         wrapped.ca.comment, document.ca.comment = document.ca.comment, None
-        return Prepared(name or server, catalog.display_name, encode(dump(wrapped), source.label), server)
+        content = encode(dump(wrapped), source.label)
+        check_size(len(content), source.label)  # the wrapped catalog must still fit when read back
+        return Prepared(name or server, catalog.display_name, content, server)
     target = name or catalog.name
     if not target:
         raise CatalogError(f"{source.label}:1:1: name: the catalog has no name; add `name: <catalog-name>` at the top")

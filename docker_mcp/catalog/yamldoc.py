@@ -56,7 +56,10 @@ def load(text: str, source: str) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        return _yaml().load(text)
+        document = _yaml().load(text)
+        if "\\u" in text or "\\U" in text:  # only escapes can produce surrogates
+            document = _join_surrogates(document, source)
+        return document
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -78,6 +81,29 @@ def encode(text: str, source: str) -> bytes:
         raise DocumentError(
             f"{source}: contains an escaped character that is not valid Unicode (a lone surrogate)"
         ) from None
+
+
+def _join_surrogates(node: Any, source: str) -> Any:
+    """ruamel reads the escaped UTF-16 pair "\\ud83d\\ude00" (valid JSON for one emoji) as two lone
+    surrogates; join such pairs, and refuse a lone surrogate, which no file can store."""
+    if isinstance(node, str):
+        if not any("\ud800" <= c <= "\udfff" for c in node):
+            return node
+        try:
+            joined = node.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise DocumentError(
+                f"{source}: contains an escaped character that is not valid Unicode (a lone surrogate)"
+            ) from None
+        return type(node)(joined) if type(node) is not str else joined
+    if isinstance(node, dict):
+        for key in list(node):
+            _join_surrogates(key, source)
+            node[key] = _join_surrogates(node[key], source)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            node[i] = _join_surrogates(value, source)
+    return node
 
 
 def _problem(problem: str) -> str:
