@@ -74,10 +74,12 @@ def test_the_readme_slack_walkthrough_against_the_standin(oauth_user, tmp_path):
             "expiresAt": row["expiresAt"],
             "scopes": ["search:read.public", "chat:write", "channels:history"],
         }
-        # a second authorize goes straight to the body
+        # a second authorize goes straight to the body, and --scopes replaces the catalog's scopes
         before = len(slack.requests.snapshot())
-        assert oauth_user.authorize("slack-official", port).returncode == 0
+        assert oauth_user.authorize("slack-official", port, "--scopes", "chat:write").returncode == 0
         assert [q.auth for q in slack.requests.snapshot()[before:] if q.path.startswith("/api")] == [None]
+        _, narrower = oauth_user.stored("slack-official")
+        assert slack.token_info(narrower.access_token).scopes == ("chat:write",)
         oauth_user.assert_nothing_leaked(PLANTED_SECRET, token.access_token, token.refresh_token)
 
 
@@ -141,3 +143,17 @@ def test_mcp_sdk_server_dynamic_registration(oauth_user):
         # a second authorize reuses the registered client
         assert oauth_user.authorize("sdk-dcr", port).returncode == 0
         assert sdk.requests.count(path="/register", method="POST") == 1
+
+
+def test_dcr_switched_off_by_the_feature_flag(oauth_user):
+    port = free_port()
+    with SdkAuthServer(dcr=True, resource="/mcp", protected_resource=True) as sdk:
+        oauth_user.import_server(f"name: sdk-dcr\ntype: remote\nremote:\n  url: {sdk.resource}\n")
+        oauth_user.ok("mcp", "feature", "disable", "mcp-oauth-dcr")
+        r = oauth_user.authorize("sdk-dcr", port)
+        assert r.returncode == 1
+        assert r.stderr == (
+            "sdk-dcr has no pre-registered client (oauth.credentials) and dynamic client registration is disabled: "
+            "run 'docker mcp feature enable mcp-oauth-dcr' or add oauth.credentials to its catalog entry\n"
+        )
+        assert sdk.requests.count(path="/register") == 0 and len(sdk.requests.snapshot()) == 0
