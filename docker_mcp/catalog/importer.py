@@ -13,7 +13,7 @@ from ..errors import DockerMcpError
 from ..fileio import atomic_write
 from .schema import DOCKER_CATALOG, Catalog, CatalogError, check_catalog_name, is_single_server, parse_document
 from .store import CatalogNotFoundError, IndexEntry, McpDir
-from .yamldoc import MAX_DOCUMENT_BYTES, check_size, decode, dump, encode, load, new_map
+from .yamldoc import MAX_DOCUMENT_BYTES, DocumentError, check_size, decode, dump, encode, load, new_map
 
 FETCH_TIMEOUT_SECONDS = 30
 
@@ -92,7 +92,11 @@ def prepare(source: Source, name: str | None = None) -> Prepared:
         # the file's leading comment stays at the top of the catalog
         wrapped.ca.comment, document.ca.comment = document.ca.comment, None
         content = encode(dump(wrapped), source.label)
-        check_size(len(content), source.label)  # the wrapped catalog must still fit when read back
+        if len(content) > MAX_DOCUMENT_BYTES:  # the catalog made from the file must still fit when read back
+            raise DocumentError(
+                f"{source.label}: the catalog made from this server file would be {len(content)} bytes, "
+                f"more than a catalog file may hold ({MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB)"
+            )
         return Prepared(name or server, catalog.display_name, content, server)
     target = name or catalog.name
     if not target:
