@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The server file of the feature request (examples/ holds the project's copy of it).
+SLACK_EXAMPLE = os.path.join(ROOT, "examples", "slack-official.yaml")
 
 
 def setup_cfg_version() -> str:

@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 
-SLACK = "/work/shared/examples/slack-official.yaml"
+from tests.conftest import SLACK_EXAMPLE
+
+SLACK = SLACK_EXAMPLE
 
 
 def ok(result):

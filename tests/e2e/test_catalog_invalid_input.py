@@ -14,10 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import SLACK_EXAMPLE
 from tests.e2e.conftest import Plugin
-
-SLACK_EXAMPLE = os.path.join(os.path.dirname(ROOT), "shared", "examples", "slack-official.yaml")
 
 PLANTED_SECRET = "xoxb-PLANTED-SECRET-123"
 

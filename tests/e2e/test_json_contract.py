@@ -16,11 +16,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from tests.conftest import ROOT, setup_cfg_version
+from tests.conftest import ROOT, SLACK_EXAMPLE, setup_cfg_version
 from tests.e2e.conftest import DOCKER, Plugin
 
 SCHEMA_DIR = os.path.join(ROOT, "docs", "json")
-SLACK_EXAMPLE = "/work/shared/examples/slack-official.yaml"
 RFC3339_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
 
 TEAM_CATALOG = """\

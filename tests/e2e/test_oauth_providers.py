@@ -9,11 +9,11 @@ import shutil
 
 from ruamel.yaml import YAML
 
+from tests.conftest import SLACK_EXAMPLE
 from tests.e2e.oauth_support import free_port
 from tests.servers.sdk_auth_server import SdkAuthServer
 from tests.servers.slack_standin import SlackStandIn
 
-SLACK_EXAMPLE = "/work/shared/examples/slack-official.yaml"
 PLANTED_SECRET = "PLANTED-slack-client-secret-" + secrets.token_hex(6)
 CLIENT_ID = "1601185624273.8899143856786"
 

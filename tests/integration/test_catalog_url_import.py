@@ -20,9 +20,8 @@ import pytest
 from docker_mcp.catalog import importer
 from docker_mcp.catalog.store import McpDir
 from docker_mcp.errors import DockerMcpError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SLACK_EXAMPLE
 
-SLACK_EXAMPLE = "/work/shared/examples/slack-official.yaml"
 RFC3339_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
 
 TEAM_V1 = """\

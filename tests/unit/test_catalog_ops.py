@@ -9,8 +9,9 @@ from docker_mcp.catalog import importer, registry
 from docker_mcp.catalog.schema import CatalogError, Server
 from docker_mcp.catalog.store import McpDir
 from docker_mcp.errors import DockerMcpError
+from tests.conftest import SLACK_EXAMPLE
 
-SLACK = "/work/shared/examples/slack-official.yaml"
+SLACK = SLACK_EXAMPLE
 
 TEAM = """\
 # Team catalog: comments and unknown keys survive import

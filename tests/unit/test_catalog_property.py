@@ -23,9 +23,7 @@ from docker_mcp.catalog.schema import catalog_json, parse_document, server_json
 from docker_mcp.catalog.store import McpDir
 from docker_mcp.catalog.yamldoc import decode, load
 from docker_mcp.errors import DockerMcpError
-from tests.conftest import ROOT
-
-SLACK_EXAMPLE = os.path.join(os.path.dirname(ROOT), "shared", "examples", "slack-official.yaml")
+from tests.conftest import SLACK_EXAMPLE
 
 NAMES = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True)
 TEXTS = st.text(max_size=20)

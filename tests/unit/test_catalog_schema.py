@@ -6,8 +6,9 @@ import pytest
 
 from docker_mcp.catalog.schema import CatalogError, is_single_server, parse_document
 from docker_mcp.catalog.yamldoc import DocumentError, load
+from tests.conftest import SLACK_EXAMPLE
 
-SLACK = "/work/shared/examples/slack-official.yaml"
+SLACK = SLACK_EXAMPLE
 
 
 def parse(text: str, source: str = "server.yaml"):
