@@ -139,5 +139,15 @@ def helper_name(config_dir: str | None) -> str:
     return creds_store
 
 
+DESKTOP_HELPER = "desktop"
+
+
 def open_store(config_dir: str | None) -> CredentialStore:
+    """Docker Desktop's helper when Desktop runs (and DOCKER_MCP_USE_CE is not true) and it is installed;
+    else the helper named by credsStore."""
+    from ..desktop.detect import ce_mode
+    from ..dockercli import home_dir
+
+    if shutil.which(f"docker-credential-{DESKTOP_HELPER}") and not ce_mode(home_dir()):
+        return HelperStore(DESKTOP_HELPER)
     return HelperStore(helper_name(config_dir))
