@@ -50,7 +50,12 @@ def enable(g: GlobalOptions, name: tuple[str, ...]) -> None:
     from ..catalog.store import user_mcp_dir
 
     for server in enable_servers(user_mcp_dir(), list(name)):
-        sys.stdout.write(f'Server "{server.name}" enabled.\n')
+        if server.type == "remote" and server.oauth is not None:
+            sys.stdout.write(
+                f"OAuth server {server.name} enabled. Run 'docker mcp oauth authorize {server.name}' to authenticate\n"
+            )
+        else:
+            sys.stdout.write(f'Server "{server.name}" enabled.\n')
 
 
 def disable(g: GlobalOptions, name: tuple[str, ...]) -> None:

@@ -38,7 +38,9 @@ def test_import_ls_show_enable_ls_the_slack_server(plugin, tmp_path):
     }
     assert entry["secrets"] == [{"name": "slack-official.client_secret", "env": "SLACK_CLIENT_SECRET"}]
 
-    assert ok(plugin.docker("mcp", "server", "enable", "slack-official")) == 'Server "slack-official" enabled.\n'
+    assert ok(plugin.docker("mcp", "server", "enable", "slack-official")) == (
+        "OAuth server slack-official enabled. Run 'docker mcp oauth authorize slack-official' to authenticate\n"
+    )
     out = ok(plugin.docker("mcp", "server", "ls"))
     assert "MCP Servers (1 enabled)" in out
     assert any(line.startswith("slack-official") and "remote" in line for line in out.splitlines())
