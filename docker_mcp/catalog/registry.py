@@ -120,23 +120,33 @@ def config_status(server: Server, values: dict[str, Any] | None) -> str:
     """none | required | partial | done: how many of the server's config properties have values."""
     wanted = set()
     for schema in server.config:
-        wanted |= _leaf_keys(schema.get("properties") or {})
+        wanted |= _schema_leaves(schema.get("properties") or {})
     if not wanted:
         return "none" if not server.config else "done"
-    have = _leaf_keys(values or {}, values_only=True)
-    count = len(wanted & have)
+    count = len(wanted & _value_leaves(values or {}))
     return "required" if count == 0 else "done" if count == len(wanted) else "partial"
 
 
-def _leaf_keys(tree: dict[str, Any], prefix: str = "", values_only: bool = False) -> set[str]:
+def _schema_leaves(properties: dict[str, Any], prefix: str = "") -> set[str]:
+    """Every property of a JSON-schema-like object, nested objects flattened to `a.b`."""
     keys: set[str] = set()
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        nested = value.get("properties") if (not values_only and isinstance(value, dict)) else value
-        if isinstance(nested, dict) and nested and (values_only or "properties" in value):
-            keys |= _leaf_keys(nested, path + ".", values_only)
-        elif not values_only or value not in (None, "", {}):
-            keys.add(path)
+    for key, spec in properties.items():
+        nested = spec.get("properties") if isinstance(spec, dict) else None
+        if isinstance(nested, dict) and nested:
+            keys |= _schema_leaves(nested, f"{prefix}{key}.")
+        else:
+            keys.add(f"{prefix}{key}")
+    return keys
+
+
+def _value_leaves(values: dict[str, Any], prefix: str = "") -> set[str]:
+    """Every key of the user's settings with a value (not null, "" or {}), flattened the same way."""
+    keys: set[str] = set()
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            keys |= _value_leaves(value, f"{prefix}{key}.")
+        elif value not in (None, "", {}):
+            keys.add(f"{prefix}{key}")
     return keys
 
 

@@ -73,7 +73,7 @@ def authorize(
     )
     http = new_session()
     previous = load_client(store, name)
-    record, advertised = _choose_client(server, url, redirect.uri, previous, http, options, out)
+    record, advertised = _choose_client(server, url, redirect.uri, previous, http, store, options, out)
     lookup = secret_lookup(server, sources)
     if record.client_secret_ref:
         lookup(record)  # fail now, not after the browser step, when the secret is not set anywhere
@@ -88,8 +88,10 @@ def authorize(
         if options.open_browser:
             out(f"Opening your browser for authentication. If it doesn't open automatically, please visit: {auth_url}")
             try:
-                webbrowser.open(auth_url)
+                opened = webbrowser.open(auth_url)
             except webbrowser.Error:
+                opened = False
+            if not opened:
                 warn("! Could not open a browser: visit the URL above")
         else:
             out(f"Please visit this URL to authorize:\n\n  {auth_url}\n")
@@ -115,6 +117,7 @@ def _choose_client(
     redirect_uri: str,
     previous: ClientRecord | None,
     http: Any,
+    store: CredentialStore,
     options: AuthorizeOptions,
     out: Print,
 ) -> tuple[ClientRecord, tuple[str, ...]]:
@@ -173,6 +176,7 @@ def _choose_client(
     discovery = discover(http, url)
     out(f"Registering a client with {discovery.authorization_server} (dynamic client registration)...")
     record = register(http, server.name, discovery, redirect_uri, catalog_scopes or discovery.scopes)
+    save_client(store, record)  # kept even if this authorization fails: the next one reuses the client
     return record, discovery.metadata.token_endpoint_auth_methods_supported
 
 

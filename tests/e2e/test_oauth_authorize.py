@@ -179,3 +179,19 @@ def test_open_browser_through_headless_chromium(oauth_user, tmp_path):
             assert oauth_user.browser_records()[-1]["agent"] == "chromium"
             _, token = oauth_user.stored(SERVER)
             assert token is not None
+
+
+def test_a_registered_client_is_kept_when_the_user_declines_and_reused_next_time(oauth_user, tmp_path):
+    port = free_port()
+    resource = ProtectedResource()
+    with resource, start_oidc(tmp_path, {"resource": resource.url, "registration": True}) as oidc:
+        resource.authorization_server = oidc.issuer
+        oauth_user.import_server(remote_entry("dcr-server", resource.url))
+        r = oauth_user.authorize("dcr-server", port, action="deny")
+        assert r.returncode == 1 and "access_denied" in r.stderr
+        record, token = oauth_user.stored("dcr-server")
+        assert record is not None and record.client_type == "dcr" and token is None
+        r = oauth_user.authorize("dcr-server", port)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"Using the registered client {record.client_id}" in r.stdout
+        assert oidc.count("/reg", method="POST") == 1

@@ -114,8 +114,11 @@ def assert_failed(
     output = r.stdout + r.stderr
     assert r.returncode == exit_code, output
     assert "Traceback" not in output and "unexpected error" not in output, output
-    # the stand-in browser (run by webbrowser, so sharing authorize's stderr) reports its own failures
-    message = "\n".join(line for line in r.stderr.strip().splitlines() if not line.startswith("browser_approve: "))
+    # the stand-in browser (run by webbrowser, so sharing authorize's stderr) reports its own failures, and
+    # authorize warns ("! …") when the browser command failed
+    message = "\n".join(
+        line for line in r.stderr.strip().splitlines() if not line.startswith(("browser_approve: ", "! "))
+    )
     if one_line:
         assert len(message.splitlines()) == 1, f"not one line:\n{r.stderr}"
     for fragment in fragments:
