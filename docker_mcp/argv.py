@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from .errors import UsageError
 
@@ -33,19 +32,27 @@ _TRUE = {"1", "t", "true", "T", "TRUE", "True"}
 _FALSE = {"0", "f", "false", "F", "FALSE", "False"}
 
 
-@dataclass
 class GlobalOptions:
-    config: str | None = None  # --config: the Docker CLI config dir
-    context: str | None = None
-    hosts: list[str] = field(default_factory=list)
-    log_level: str | None = None
-    debug: bool = False
-    tls: bool = False
-    tlsverify: bool = False
-    tlscacert: str | None = None
-    tlscert: str | None = None
-    tlskey: str | None = None
-    plugin_mode: bool = False  # started by the docker CLI rather than directly
+    """The docker CLI's global flags as given (a plain class: this is on the timed --help path)."""
+
+    def __init__(
+        self,
+        config: str | None = None,  # --config: the Docker CLI config dir
+        context: str | None = None,
+        hosts: list[str] | None = None,
+        log_level: str | None = None,
+        debug: bool = False,
+        tls: bool = False,
+        tlsverify: bool = False,
+        tlscacert: str | None = None,
+        tlscert: str | None = None,
+        tlskey: str | None = None,
+        plugin_mode: bool = False,  # started by the docker CLI rather than directly
+    ) -> None:
+        self.config, self.context, self.hosts, self.log_level = config, context, hosts or [], log_level
+        self.debug, self.tls, self.tlsverify = debug, tls, tlsverify
+        self.tlscacert, self.tlscert, self.tlskey = tlscacert, tlscert, tlskey
+        self.plugin_mode = plugin_mode
 
 
 def normalise(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[GlobalOptions, list[str]]:

@@ -1,9 +1,11 @@
-"""Give shiv's zipapp our own __main__.py, which answers the plugin-metadata request from the archive.
+"""Give shiv's zipapp our own __main__.py, which answers the plugin-metadata request and help requests
+from the archive.
 
 The docker CLI runs `docker-mcp docker-cli-plugin-metadata` before every `docker mcp …` and for
-`docker --help`. Shiv's bootstrap opens the archive with zipfile and may unpack site-packages first;
-this entry answers that one request from a file in the archive (read through the zipimporter that is
-already loaded) and hands every other command to shiv's bootstrap.
+`docker --help`. Shiv's bootstrap opens the archive with zipfile (over a thousand entries) and may unpack
+site-packages first; this entry answers the metadata request from a file in the archive (read through
+the zipimporter that is already loaded), renders --help with the package imported from the archive
+(standard library only on that path), and hands every other command to shiv's bootstrap.
 
 usage: python scripts/finish_zipapp.py dist/docker-mcp
 """
@@ -17,12 +19,20 @@ import zipfile
 from docker_mcp.metadata import render_plugin_metadata
 
 MAIN_PY = b"""\
-# docker-mcp zipapp entry (scripts/finish_zipapp.py): the metadata answer comes straight from the
-# archive, before shiv's bootstrap runs; everything else is shiv's bootstrap as usual.
+# docker-mcp zipapp entry (scripts/finish_zipapp.py). The docker CLI asks for the plugin metadata before
+# every command: that answer comes straight from the archive. A help request (-h/--help before "--",
+# which the CLI answers from the command specs without running anything) imports the package from the
+# archive itself. Everything else goes through shiv's bootstrap, which unpacks the dependencies once.
 import sys
 
-if sys.argv[1:2] == ["docker-cli-plugin-metadata"]:
+args = sys.argv[1:]
+if args[:1] == ["docker-cli-plugin-metadata"]:
     sys.stdout.buffer.write(__loader__.get_data("plugin-metadata.json"))
+elif {"-h", "--help"} & set(args[: args.index("--")] if "--" in args else args):
+    sys.path.insert(0, sys.path[0] + "/site-packages")
+    from docker_mcp.__main__ import main
+
+    main()
 else:
     import _bootstrap
 

@@ -6,7 +6,7 @@ import sys
 
 from ..argv import GlobalOptions
 from ..metadata import version as _version
-from . import catalog, config, feature, oauth, secret, server, version
+from . import catalog, config, feature, gateway, oauth, secret, server, version
 from .spec import Group, Option
 
 
@@ -17,7 +17,16 @@ def _print_version(g: GlobalOptions) -> None:
 ROOT = Group(
     "mcp",
     "Manage MCP servers and clients",
-    (catalog.GROUP, config.GROUP, feature.GROUP, oauth.GROUP, secret.GROUP, server.GROUP, version.COMMAND),
+    (
+        catalog.GROUP,
+        config.GROUP,
+        feature.GROUP,
+        gateway.GROUP,
+        oauth.GROUP,
+        secret.GROUP,
+        server.GROUP,
+        version.COMMAND,
+    ),
     options=(Option(("-v", "--version"), "Print version information and quit"),),
     flag_handlers={"version": _print_version},
 )

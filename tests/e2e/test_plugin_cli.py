@@ -140,3 +140,11 @@ def test_install_script_puts_the_plugin_under_docker_config(tmp_path):
     assert os.access(installed, os.X_OK)
     with open(installed, "rb") as f:
         assert f.readline() == b"#!/usr/bin/env python3\n"
+
+
+def test_help_is_answered_from_the_archive_without_unpacking_it(plugin, tmp_path):
+    env = {k: v for k, v in plugin.env.items() if k != "SHIV_ROOT"}
+    for args in (["mcp", "--help"], ["mcp", "catalog", "import", "--help"], ["mcp", "oauth", "-h"]):
+        r = subprocess.run(["docker", *args], env=env, capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.startswith("Docker MCP Toolkit's CLI"), r.stderr
+    assert not os.path.exists(os.path.join(plugin.home, ".shiv"))  # shiv's bootstrap never ran

@@ -1,0 +1,88 @@
+"""docker mcp gateway run"""
+
+from __future__ import annotations
+
+from ..argv import GlobalOptions
+from .spec import Command, Group, Option
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    """--servers a,b --servers c: comma-separated and repeatable."""
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def run(
+    g: GlobalOptions,
+    transport: str = "stdio",
+    servers: tuple[str, ...] = (),
+    enable_all_servers: bool = False,
+    tools: tuple[str, ...] = (),
+    secrets: tuple[str, ...] = (),
+    dry_run: bool = False,
+    verbose: bool = False,
+) -> int:
+    import anyio
+
+    from ..catalog.store import user_mcp_dir
+    from ..gateway.config import load_config
+    from ..gateway.run import RunOptions, configure_logging, make_backend, serve
+    from ..oauth.flow import secret_lookup
+    from ..oauth.token_endpoint import oauth_session
+    from ..oauth.tokens import Refresher
+    from ..secrets.resolver import SecretSources
+    from ..secrets.store import CredentialStore, open_store
+
+    configure_logging(verbose)
+    env_files = [p for v in secrets for p in v.split(":") if p]
+    config = load_config(user_mcp_dir(), _names(servers), enable_all_servers, _names(tools), env_files)
+    opened: list[CredentialStore] = []
+
+    def store() -> CredentialStore:
+        if not opened:
+            opened.append(open_store(g.config))
+        return opened[0]
+
+    sources = SecretSources.from_environment(store=store, env_files=config.env_files)
+    refreshers: list[Refresher] = []
+
+    def refresher() -> Refresher:
+        if not refreshers:
+            lookup = lambda record: secret_lookup(config.servers[record.server_name], sources)(record)  # noqa: E731
+            refreshers.append(Refresher(store(), lookup, lambda record: oauth_session(record)))
+        return refreshers[0]
+
+    options = RunOptions(transport=transport, dry_run=dry_run, verbose=verbose)
+    return anyio.run(serve, config, options, lambda server: make_backend(server, sources, store, refresher))
+
+
+GROUP = Group(
+    "gateway",
+    "Serve one MCP endpoint in front of the enabled servers",
+    (
+        Command(
+            "run",
+            "Run the gateway: the enabled servers' tools behind one MCP endpoint",
+            run,
+            options=(
+                Option(("--transport",), "Front transport", metavar="TRANSPORT", choices=("stdio",), default="stdio"),
+                Option(
+                    ("--servers",),
+                    "Serve these servers (comma-separated) instead of the enabled ones",
+                    metavar="NAMES",
+                    multiple=True,
+                ),
+                Option(("--enable-all-servers",), "Serve every server of the configured catalogs"),
+                Option(("--tools",), "Serve only these tools (comma-separated)", metavar="NAMES", multiple=True),
+                Option(
+                    ("--secrets",),
+                    ".env files to read secrets from last (colon-separated)",
+                    metavar="PATHS",
+                    multiple=True,
+                ),
+                Option(("--dry-run",), "Connect, list each server's tools on stderr, and exit"),
+                Option(("--verbose",), "Log each step on stderr"),
+            ),
+            example="docker mcp gateway run --servers slack-official --dry-run",
+        ),
+    ),
+)

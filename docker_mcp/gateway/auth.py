@@ -1,0 +1,42 @@
+"""The bearer token a remote server's requests carry: from the token store, refreshed before expiry and
+once after a 401 (an httpx2 auth flow, so every request of the SDK's transports goes through it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import anyio.to_thread
+import httpx2
+
+from ..oauth.tokens import Refresher, Token
+
+
+class BearerToken(httpx2.Auth):
+    def __init__(self, refresher: Refresher, server: str) -> None:
+        self.refresher = refresher
+        self.server = server
+        self._token: Token | None = None
+        self._lock = anyio.Lock()
+
+    async def _current(self, rejected: Token | None = None) -> Token:
+        async with self._lock:
+            token = self._token
+            if rejected is not None or token is None or token.expires_within(self.refresher.margin):
+                # the token store and the refresh request block: keep them off the event loop
+                token = await anyio.to_thread.run_sync(self.refresher.token, self.server, rejected)
+                self._token = token
+            return token
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        token = await self._current()
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        response = yield request
+        if response.status_code == 401:
+            await response.aread()
+            token = await self._current(rejected=token)
+            request.headers["Authorization"] = f"Bearer {token.access_token}"
+            yield request
+
+    def sync_auth_flow(self, request: Any) -> Any:  # the gateway only uses async clients
+        raise NotImplementedError("BearerToken is for async clients")

@@ -1,0 +1,157 @@
+"""Backends: one MCP client session per server, owned by a task of its own so that it can be opened,
+used concurrently by the front's handlers, and reopened after a failure."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import mcp_types as types
+from anyio.abc import TaskGroup
+
+from ..catalog.schema import Server
+from ..errors import DockerMcpError
+
+log = logging.getLogger("docker_mcp.gateway")
+CONNECT_TIMEOUT_SECONDS = 60
+
+Transport = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
+
+
+class BackendError(DockerMcpError):
+    pass
+
+
+class Backend:
+    """A connected MCP server. `transport` opens the SDK transport (streams) for this server."""
+
+    def __init__(self, name: str, transport: Transport) -> None:
+        self.name = name
+        self._transport = transport
+        self._session: Any = None
+        self._stop: anyio.Event | None = None
+
+    async def start(self, tg: TaskGroup) -> None:
+        """Connect and initialize; raises BackendError (after CONNECT_TIMEOUT_SECONDS at the most)."""
+        try:
+            with anyio.fail_after(CONNECT_TIMEOUT_SECONDS):
+                await tg.start(self._run)
+        except TimeoutError:
+            raise BackendError(f"{self.name}: no answer to initialize within {CONNECT_TIMEOUT_SECONDS} s") from None
+
+    async def _run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        from mcp.client.session import ClientSession
+
+        stop = anyio.Event()
+        try:
+            async with self._transport() as streams, ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                self._session, self._stop = session, stop
+                task_status.started()
+                await stop.wait()
+        except BaseException as e:
+            if self._session is None and not isinstance(e, anyio.get_cancelled_exc_class()):
+                raise BackendError(f"{self.name}: {describe(e)}") from None  # failed while connecting
+            if not isinstance(e, Exception):
+                raise
+            log.warning("%s: connection lost: %s", self.name, describe(e))
+        finally:
+            self._session = None
+
+    @property
+    def connected(self) -> bool:
+        return self._session is not None
+
+    async def list_tools(self) -> list[types.Tool]:
+        tools: list[types.Tool] = []
+        cursor = None
+        while True:
+            params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            result = await self._require().list_tools(params=params)
+            tools += result.tools
+            cursor = result.next_cursor
+            if not cursor:
+                return tools
+
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+        result: types.CallToolResult = await self._require().call_tool(name, arguments or {})
+        return result
+
+    def _require(self) -> Any:
+        if self._session is None:
+            raise BackendError(f"{self.name} is not connected")
+        return self._session
+
+    async def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+
+def describe(e: BaseException) -> str:
+    """One line about a failure, never a request's headers or body."""
+    if isinstance(e, BaseExceptionGroup):
+        inner = [x for x in e.exceptions if not isinstance(x, anyio.get_cancelled_exc_class())]
+        if inner:
+            return describe(inner[0])
+    from ..oauth.errors import OAuthError
+
+    if isinstance(e, DockerMcpError | OAuthError):
+        return str(e)
+    import httpx2
+
+    if isinstance(e, httpx2.HTTPStatusError):
+        return f"HTTP {e.response.status_code} from {e.request.url}"
+    if isinstance(e, httpx2.TransportError):
+        return f"cannot connect ({type(e).__name__})"
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__
+
+
+# --- remote servers ---
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand_headers(server: Server, resolve: Callable[[str, str | None], str]) -> dict[str, str]:
+    """remote.headers with ${VAR} taken from the server's secret whose `env` is VAR."""
+    by_env = {s.env: s.name for s in server.secrets if s.env}
+
+    def value(match: re.Match[str]) -> str:
+        var = match.group(1) or match.group(2)
+        if var not in by_env:
+            raise BackendError(
+                f"{server.name}: remote.headers uses ${{{var}}}, but no secret of the server has env {var}"
+            )
+        return resolve(by_env[var], var)
+
+    return {key: _VAR.sub(value, raw) for key, raw in server.remote.headers.items()}
+
+
+def remote_transport(server: Server, headers: dict[str, str], auth: Any) -> Transport:
+    """Streamable HTTP, or SSE when the catalog says so (remote.transport_type: sse, or sseEndpoint)."""
+    url = server.remote.url or server.sse_endpoint
+    sse = server.remote.transport_type == "sse" or (not server.remote.url and bool(server.sse_endpoint))
+
+    @contextlib.asynccontextmanager
+    async def open_transport() -> AsyncIterator[Any]:
+        if sse:
+            from mcp.client.sse import sse_client
+
+            async with sse_client(url, headers=headers or None, auth=auth) as streams:
+                yield streams
+        else:
+            import httpx2
+            from mcp.client.streamable_http import streamable_http_client
+
+            timeout = httpx2.Timeout(30, read=300)
+            async with (
+                httpx2.AsyncClient(headers=headers, auth=auth, timeout=timeout) as client,
+                streamable_http_client(url, http_client=client) as streams,
+            ):
+                yield streams
+
+    return open_transport

@@ -1,0 +1,125 @@
+"""`docker mcp gateway run` (the built zipapp through the docker CLI) in front of remote MCP servers,
+spoken to by the MCP SDK's own client over stdio."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import anyio
+import pytest
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.server.mcpserver import MCPServer
+
+from tests.e2e.conftest import DOCKER
+
+
+class LocalServer:
+    """A real MCP SDK server over streamable HTTP on 127.0.0.1 (no auth)."""
+
+    def __init__(self, name: str) -> None:
+        self.mcp = MCPServer(name)
+        self.calls = 0
+
+        @self.mcp.tool()
+        def echo(text: str) -> str:
+            self.calls += 1
+            return f"{name}: {text}"
+
+        @self.mcp.tool()
+        def fail(text: str) -> str:
+            raise RuntimeError("the backend tool failed")
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/mcp"
+        self._server = uvicorn.Server(uvicorn.Config(self.mcp.streamable_http_app(), log_level="error"))
+
+    def __enter__(self) -> LocalServer:
+        threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True).start()
+        deadline = time.time() + 10
+        while not self._server.started and time.time() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+
+
+@pytest.fixture
+def gateway_user(plugin):
+    plugin.env["DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS"] = "1"
+    return plugin
+
+
+def import_remote(user, tmp_path, name: str, url: str, extra: str = "") -> None:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"name: {name}\ntype: remote\nremote:\n  url: {url}\n{extra}")
+    r = user.docker("mcp", "catalog", "import", str(path))
+    assert r.returncode == 0, r.stderr
+
+
+async def with_gateway(user, args: list[str], body):
+    params = StdioServerParameters(command=DOCKER, args=["mcp", "gateway", "run", *args], env=user.env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        return await body(session)
+
+
+def test_dry_run_lists_each_servers_tools(gateway_user, tmp_path):
+    with LocalServer("alpha") as alpha:
+        import_remote(gateway_user, tmp_path, "alpha", alpha.url)
+        assert gateway_user.docker("mcp", "server", "enable", "alpha").returncode == 0
+        r = gateway_user.docker("mcp", "gateway", "run", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == ""
+        assert "> alpha: 2 tools: echo, fail" in r.stderr
+
+
+def test_a_client_lists_and_calls_tools_and_a_failing_tool_fails_only_that_call(gateway_user, tmp_path):
+    with LocalServer("alpha") as alpha:
+        import_remote(gateway_user, tmp_path, "alpha", alpha.url)
+
+        async def body(session):
+            tools = await session.list_tools()
+            assert sorted(t.name for t in tools.tools) == ["echo", "fail"]
+            ok = await session.call_tool("echo", {"text": "hello"})
+            assert not ok.is_error and ok.content[0].text == "alpha: hello"
+            failed = await session.call_tool("fail", {"text": "x"})
+            assert failed.is_error and "Error executing tool fail" in failed.content[0].text  # as the backend said
+            unknown = await session.call_tool("nope", {})
+            assert unknown.is_error and unknown.content[0].text == "unknown tool: nope"
+            again = await session.call_tool("echo", {"text": "still here"})
+            assert again.content[0].text == "alpha: still here"
+
+        anyio.run(with_gateway, gateway_user, ["--servers", "alpha"], body)
+        assert alpha.calls == 2
+
+
+def test_an_unreachable_server_is_reported_and_the_rest_keeps_working(gateway_user, tmp_path):
+    with LocalServer("alpha") as alpha:
+        import_remote(gateway_user, tmp_path, "alpha", alpha.url)
+        import_remote(gateway_user, tmp_path, "gone", "http://127.0.0.1:9/mcp")
+        r = gateway_user.docker("mcp", "gateway", "run", "--servers", "alpha,gone", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        assert "! gone: cannot connect" in r.stderr and "> alpha: 2 tools" in r.stderr
+
+
+def test_a_tool_name_offered_twice_is_a_startup_error_naming_both_servers(gateway_user, tmp_path):
+    with LocalServer("alpha") as alpha, LocalServer("beta") as beta:
+        import_remote(gateway_user, tmp_path, "alpha", alpha.url)
+        import_remote(gateway_user, tmp_path, "beta", beta.url)
+        r = gateway_user.docker("mcp", "gateway", "run", "--servers", "alpha,beta", "--dry-run")
+        assert r.returncode == 1
+        assert r.stderr.strip().splitlines()[-1].startswith('tool "echo" is offered by both alpha and beta')
+        # --tools picks one of them: no collision left
+        r = gateway_user.docker("mcp", "gateway", "run", "--servers", "alpha", "--tools", "fail", "--dry-run")
+        assert r.returncode == 0 and "> alpha: 1 tools: fail" in r.stderr
+
+
+def test_an_unknown_server_stops_the_gateway_before_it_starts(gateway_user):
+    r = gateway_user.docker("mcp", "gateway", "run", "--servers", "ghost", "--dry-run")
+    assert r.returncode == 1 and r.stderr.startswith("server ghost is not in any configured catalog")
