@@ -27,29 +27,49 @@ class BackendError(DockerMcpError):
 
 
 class Backend:
-    """A connected MCP server. `transport` opens the SDK transport (streams) for this server."""
+    """A connected MCP server. `transport` opens the SDK transport (its streams) for this server.
 
-    def __init__(self, name: str, transport: Transport) -> None:
+    Long-lived: one session, opened at start by a task of its own, shared by all calls. Per call (the
+    default for container servers): the tools are listed once at start, and every call opens its own
+    session (its own container) and closes it afterwards.
+    """
+
+    def __init__(self, name: str, transport: Transport, long_lived: bool = True) -> None:
         self.name = name
+        self.long_lived = long_lived
         self._transport = transport
         self._session: Any = None
         self._stop: anyio.Event | None = None
+        self._tools: list[types.Tool] | None = None
 
     async def start(self, tg: TaskGroup) -> None:
         """Connect and initialize; raises BackendError (after CONNECT_TIMEOUT_SECONDS at the most)."""
         try:
             with anyio.fail_after(CONNECT_TIMEOUT_SECONDS):
-                await tg.start(self._run)
+                if self.long_lived:
+                    await tg.start(self._run)
+                else:
+                    async with self._open() as session:
+                        self._tools = await _list_tools(session)
         except TimeoutError:
             raise BackendError(f"{self.name}: no answer to initialize within {CONNECT_TIMEOUT_SECONDS} s") from None
+        except BackendError:
+            raise
+        except Exception as e:
+            raise BackendError(f"{self.name}: {describe(e)}") from None
 
-    async def _run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+    @contextlib.asynccontextmanager
+    async def _open(self) -> AsyncIterator[Any]:
         from mcp.client.session import ClientSession
 
+        async with self._transport() as streams, ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            yield session
+
+    async def _run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         stop = anyio.Event()
         try:
-            async with self._transport() as streams, ClientSession(streams[0], streams[1]) as session:
-                await session.initialize()
+            async with self._open() as session:
                 self._session, self._stop = session, stop
                 task_status.started()
                 await stop.wait()
@@ -64,21 +84,19 @@ class Backend:
 
     @property
     def connected(self) -> bool:
-        return self._session is not None
+        return self._session is not None or self._tools is not None
 
     async def list_tools(self) -> list[types.Tool]:
-        tools: list[types.Tool] = []
-        cursor = None
-        while True:
-            params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
-            result = await self._require().list_tools(params=params)
-            tools += result.tools
-            cursor = result.next_cursor
-            if not cursor:
-                return tools
+        if self._tools is not None:
+            return self._tools
+        return await _list_tools(self._require())
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
-        result: types.CallToolResult = await self._require().call_tool(name, arguments or {})
+        if not self.long_lived:
+            async with self._open() as session:
+                result: types.CallToolResult = await session.call_tool(name, arguments or {})
+                return result
+        result = await self._require().call_tool(name, arguments or {})
         return result
 
     def _require(self) -> Any:
@@ -89,6 +107,18 @@ class Backend:
     async def stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
+
+
+async def _list_tools(session: Any) -> list[types.Tool]:
+    tools: list[types.Tool] = []
+    cursor = None
+    while True:
+        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        result = await session.list_tools(params=params)
+        tools += result.tools
+        cursor = result.next_cursor
+        if not cursor:
+            return tools
 
 
 def describe(e: BaseException) -> str:
