@@ -11,7 +11,7 @@ from typing import Any
 import mcp_types as types
 
 from ..errors import DockerMcpError
-from .backends import Backend, describe
+from .backends import Backend
 from .config import GatewayConfig
 
 log = logging.getLogger("docker_mcp.gateway")
@@ -56,8 +56,10 @@ class Aggregator:
         try:
             return await route.backend.call_tool(name, arguments)
         except Exception as e:
-            log.warning("%s: tool %s failed: %s", route.backend.name, name, describe(e))
-            return error_result(f"{route.backend.name}: {describe(e)}")
+            reason = route.backend.explain(e)
+            log.warning("%s: tool %s failed: %s", route.backend.name, name, reason)
+            prefix = f"{route.backend.name}: "
+            return error_result(reason if reason.startswith(prefix) else prefix + reason)
 
 
 def error_result(text: str) -> types.CallToolResult:

@@ -18,14 +18,19 @@ class BearerToken(httpx2.Auth):
         self.server = server
         self._token: Token | None = None
         self._lock = anyio.Lock()
+        self.failure: Exception | None = None  # why the last token could not be had (the transport hides it)
 
     async def _current(self, rejected: Token | None = None) -> Token:
         async with self._lock:
             token = self._token
             if rejected is not None or token is None or token.expires_within(self.refresher.margin):
                 # the token store and the refresh request block: keep them off the event loop
-                token = await anyio.to_thread.run_sync(self.refresher.token, self.server, rejected)
-                self._token = token
+                try:
+                    token = await anyio.to_thread.run_sync(self.refresher.token, self.server, rejected)
+                except Exception as e:
+                    self.failure = e
+                    raise
+                self._token, self.failure = token, None
             return token
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:

@@ -34,16 +34,19 @@ class Backend:
     session (its own container) and closes it afterwards.
     """
 
-    def __init__(self, name: str, transport: Transport, long_lived: bool = True) -> None:
+    def __init__(self, name: str, transport: Transport, long_lived: bool = True, auth: Any = None) -> None:
         self.name = name
         self.long_lived = long_lived
+        self.auth = auth  # a BearerToken, whose failure explains a lost connection
         self._transport = transport
+        self._tg: TaskGroup | None = None
         self._session: Any = None
         self._stop: anyio.Event | None = None
         self._tools: list[types.Tool] | None = None
 
     async def start(self, tg: TaskGroup) -> None:
         """Connect and initialize; raises BackendError (after CONNECT_TIMEOUT_SECONDS at the most)."""
+        self._tg = tg
         try:
             with anyio.fail_after(CONNECT_TIMEOUT_SECONDS):
                 if self.long_lived:
@@ -56,7 +59,14 @@ class Backend:
         except BackendError:
             raise
         except Exception as e:
-            raise BackendError(f"{self.name}: {describe(e)}") from None
+            raise BackendError(f"{self.name}: {self.explain(e)}") from None
+
+    def explain(self, e: BaseException) -> str:
+        """Why a request failed: the token's problem when there was one (the transport reports only
+        that the connection closed), else the error itself."""
+        if self.auth is not None and self.auth.failure is not None:
+            return str(self.auth.failure)
+        return describe(e)
 
     @contextlib.asynccontextmanager
     async def _open(self) -> AsyncIterator[Any]:
@@ -75,10 +85,10 @@ class Backend:
                 await stop.wait()
         except BaseException as e:
             if self._session is None and not isinstance(e, anyio.get_cancelled_exc_class()):
-                raise BackendError(f"{self.name}: {describe(e)}") from None  # failed while connecting
+                raise BackendError(f"{self.name}: {self.explain(e)}") from None  # failed while connecting
             if not isinstance(e, Exception):
                 raise
-            log.warning("%s: connection lost: %s", self.name, describe(e))
+            log.warning("%s: connection lost: %s", self.name, self.explain(e))
         finally:
             self._session = None
 
@@ -96,6 +106,8 @@ class Backend:
             async with self._open() as session:
                 result: types.CallToolResult = await session.call_tool(name, arguments or {})
                 return result
+        if self._session is None and self._tg is not None:
+            await self.start(self._tg)  # the session was lost: reconnect once for this call
         result = await self._require().call_tool(name, arguments or {})
         return result
 

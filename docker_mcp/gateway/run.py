@@ -44,7 +44,7 @@ def make_backend(
             from .auth import BearerToken
 
             auth = BearerToken(refresher(), server.name)
-        return Backend(server.name, remote_transport(server, headers, auth))
+        return Backend(server.name, remote_transport(server, headers, auth), auth=auth)
     raise BackendError(f"{server.name}: container servers are not supported by this gateway yet")
 
 
