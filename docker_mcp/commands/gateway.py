@@ -20,6 +20,9 @@ def run(
     secrets: tuple[str, ...] = (),
     dry_run: bool = False,
     verbose: bool = False,
+    long_lived: bool = False,
+    cpus: int = 1,
+    memory: str = "2Gb",
 ) -> int:
     import anyio
 
@@ -51,8 +54,13 @@ def run(
             refreshers.append(Refresher(store(), lookup, lambda record: oauth_session(record)))
         return refreshers[0]
 
-    options = RunOptions(transport=transport, dry_run=dry_run, verbose=verbose)
-    return anyio.run(serve, config, options, lambda server: make_backend(server, sources, store, refresher))
+    import os
+    import uuid
+
+    gateway_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    options = RunOptions(transport, dry_run, verbose, long_lived, cpus, memory, gateway_id)
+    build = lambda server: make_backend(server, sources, store, refresher, config, options)  # noqa: E731
+    return anyio.run(serve, config, options, build)
 
 
 GROUP = Group(
@@ -79,6 +87,9 @@ GROUP = Group(
                     metavar="PATHS",
                     multiple=True,
                 ),
+                Option(("--long-lived",), "Keep one container per server for the session (default: one per call)"),
+                Option(("--cpus",), "CPUs for each container", metavar="N", type=int, default=1),
+                Option(("--memory",), "Memory for each container", metavar="SIZE", default="2Gb"),
                 Option(("--dry-run",), "Connect, list each server's tools on stderr, and exit"),
                 Option(("--verbose",), "Log each step on stderr"),
             ),

@@ -28,6 +28,10 @@ class RunOptions:
     transport: str = "stdio"
     dry_run: bool = False
     verbose: bool = False
+    long_lived: bool = False  # one container per server for the whole session, not one per call
+    cpus: int = 1
+    memory: str = "2Gb"
+    gateway_id: str = ""  # labels this gateway's containers, for clean-up
 
 
 def make_backend(
@@ -35,6 +39,8 @@ def make_backend(
     sources: SecretSources,
     open_store: Callable[[], CredentialStore],
     refresher: Callable[[], Any],
+    config: GatewayConfig,
+    options: RunOptions,
 ) -> Backend:
     """The backend for one server, or BackendError saying why it cannot run here."""
     if server.type == "remote" or (not server.image and (server.remote.url or server.sse_endpoint)):
@@ -45,7 +51,47 @@ def make_backend(
 
             auth = BearerToken(refresher(), server.name)
         return Backend(server.name, remote_transport(server, headers, auth), auth=auth)
-    raise BackendError(f"{server.name}: container servers are not supported by this gateway yet")
+    if server.image:
+        return _container_backend(server, sources, config, options)
+    raise BackendError(f"{server.name}: neither an image nor a remote.url: nothing to run")
+
+
+def _container_backend(server: Server, sources: SecretSources, config: GatewayConfig, options: RunOptions) -> Backend:
+    import contextlib
+    import os
+
+    from .containers import ContainerOptions, docker_executable, docker_run
+
+    def secret_value(name: str, env: str) -> str:
+        try:
+            value = resolve_secret(name, env, sources)
+        except DockerMcpError as e:
+            log.warning("! %s: %s", server.name, e)
+            return "<UNKNOWN>"
+        if options.verbose:
+            log.info("    - %s: from %s", env, value.source)  # where from, never the value
+        return value.value
+
+    run = docker_run(
+        server,
+        config.settings,
+        secret_value,
+        ContainerOptions(cpus=options.cpus, memory=options.memory, gateway_id=options.gateway_id),
+    )
+    docker = docker_executable()
+    log.info("  - Running %s with %s", server.image.split("@")[0], " ".join(run.argv[:-1]))
+
+    @contextlib.asynccontextmanager
+    async def open_transport() -> Any:
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        params = StdioServerParameters(command=docker, args=run.argv, env=run.env)
+        # the server's own stderr is shown with --verbose only
+        with open(os.devnull, "w") as devnull:
+            async with stdio_client(params, errlog=sys.stderr if options.verbose else devnull) as streams:
+                yield streams
+
+    return Backend(server.name, open_transport, long_lived=server.long_lived or options.long_lived)
 
 
 def _uses_oauth(server: Server, open_store: Callable[[], CredentialStore]) -> bool:
@@ -102,6 +148,21 @@ async def serve(config: GatewayConfig, options: RunOptions, build: Callable[[Ser
         if actionable:
             raise actionable[0] from None
         raise
+    finally:
+        if options.gateway_id and any(s.image and s.type != "remote" for s in config.servers.values()):
+            await anyio.to_thread.run_sync(_remove_leftovers, options.gateway_id)
+
+
+def _remove_leftovers(gateway_id: str) -> None:
+    from .containers import remove_containers
+
+    try:
+        removed = remove_containers(gateway_id)
+    except Exception as e:  # the engine may be gone too; say so, do not fail the exit
+        log.warning("! could not remove this gateway's containers: %s", describe(e))
+        return
+    if removed:
+        log.info("> Removed %d leftover containers", removed)
 
 
 def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
