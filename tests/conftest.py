@@ -66,3 +66,12 @@ def pass_config(pass_env, tmp_path, monkeypatch) -> str:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("DOCKER_CONFIG", str(config))
     return str(config)
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """A real Docker engine (Debian's dockerd), started for the session and stopped by PID."""
+    from tests.helpers.docker_engine import engine_for_session, stop_session_engine
+
+    yield engine_for_session()
+    stop_session_engine()
