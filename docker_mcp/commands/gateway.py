@@ -23,11 +23,15 @@ def run(
     long_lived: bool = False,
     cpus: int = 1,
     memory: str = "2Gb",
+    host: str = "127.0.0.1",
+    port: int = 8811,
+    allow_unauthenticated: bool = False,
 ) -> int:
     import anyio
 
     from ..catalog.store import user_mcp_dir
     from ..gateway.config import load_config
+    from ..gateway.front import TRANSPORTS, gateway_token
     from ..gateway.run import RunOptions, configure_logging, make_backend, serve
     from ..oauth.flow import secret_lookup
     from ..oauth.token_endpoint import oauth_session
@@ -36,6 +40,7 @@ def run(
     from ..secrets.store import CredentialStore, open_store
 
     configure_logging(verbose)
+    transport = TRANSPORTS[transport]
     env_files = [p for v in secrets for p in v.split(":") if p]
     config = load_config(user_mcp_dir(), _names(servers), enable_all_servers, _names(tools), env_files)
     opened: list[CredentialStore] = []
@@ -58,7 +63,8 @@ def run(
     import uuid
 
     gateway_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    options = RunOptions(transport, dry_run, verbose, long_lived, cpus, memory, gateway_id)
+    token = None if transport == "stdio" or dry_run else gateway_token(allow_unauthenticated, transport)
+    options = RunOptions(transport, dry_run, verbose, long_lived, cpus, memory, gateway_id, host, port, token)
     build = lambda server: make_backend(server, sources, store, refresher, config, options)  # noqa: E731
     return anyio.run(serve, config, options, build)
 
@@ -72,7 +78,19 @@ GROUP = Group(
             "Run the gateway: the enabled servers' tools behind one MCP endpoint",
             run,
             options=(
-                Option(("--transport",), "Front transport", metavar="TRANSPORT", choices=("stdio",), default="stdio"),
+                Option(
+                    ("--transport",),
+                    "Front transport",
+                    metavar="TRANSPORT",
+                    choices=("stdio", "sse", "streaming", "streamable", "http", "streamable-http"),
+                    default="stdio",
+                ),
+                Option(("--host",), "Address the HTTP transports listen on", metavar="HOST", default="127.0.0.1"),
+                Option(("--port",), "Port of the HTTP transports", metavar="PORT", type=int, default=8811),
+                Option(
+                    ("--allow-unauthenticated",),
+                    "Serve the HTTP transports without a bearer token (MCP_GATEWAY_AUTH_TOKEN, else generated)",
+                ),
                 Option(
                     ("--servers",),
                     "Serve these servers (comma-separated) instead of the enabled ones",

@@ -3,6 +3,7 @@ front transport (stdio) until the client goes away. Logs go to stderr: stdout is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import mcp_types as types
 
 from ..catalog.schema import Server
@@ -32,6 +35,9 @@ class RunOptions:
     cpus: int = 1
     memory: str = "2Gb"
     gateway_id: str = ""  # labels this gateway's containers, for clean-up
+    host: str = "127.0.0.1"
+    port: int = 8811
+    token: str | None = None  # the bearer token HTTP clients must send (None: authentication off)
 
 
 def make_backend(
@@ -172,19 +178,68 @@ def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
     return out
 
 
+def _wait_for_cli_hangup(address: str) -> None:
+    """The docker CLI tells a plugin to stop (its user pressed Ctrl-C, or it got SIGTERM) by closing the
+    connection to DOCKER_CLI_PLUGIN_SOCKET (go-plugin-plumbing.md §1.3); block until that happens."""
+    import socket
+    import threading
+
+    path = "\0" + address[1:] if address.startswith("@") else address  # "@name": an abstract socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(path)
+        except OSError:
+            threading.Event().wait()  # no CLI to listen to: run until the client goes away
+            return
+        while conn.recv(4096):
+            pass
+
+
+def _stop_when_the_cli_says(stop: list[Callable[[], None]]) -> None:
+    """Watch the CLI's socket from a daemon thread (a blocked worker thread would keep the process from
+    exiting), and run `stop[0]` on the event loop when the CLI hangs up."""
+    import os
+    import threading
+
+    address = os.environ.get("DOCKER_CLI_PLUGIN_SOCKET")
+    if not address:
+        return
+    token = anyio.lowlevel.current_token()
+
+    def watch() -> None:
+        _wait_for_cli_hangup(address)
+        log.warning("> The docker CLI asked the gateway to stop")
+        with contextlib.suppress(RuntimeError):  # the gateway already finished
+            anyio.from_thread.run_sync(lambda: stop[0](), token=token)
+
+    threading.Thread(target=watch, name="docker-cli-socket", daemon=True).start()
+
+
 async def _serve(config: GatewayConfig, options: RunOptions, build: Callable[[Server], Backend]) -> int:
     aggregator = Aggregator(config)
     async with anyio.create_task_group() as tg:
+        stop: list[Callable[[], None]] = [tg.cancel_scope.cancel]  # how to stop what is being served
+        _stop_when_the_cli_says(stop)
         await connect_all(config, tg, build, aggregator)
         if options.dry_run:
             _print_dry_run(aggregator)
-        else:
+        elif options.transport == "stdio":
             from mcp.server.stdio import stdio_server
 
             server = front_server(aggregator)
             log.info("> Gateway ready: %d tools from %d servers, on stdio", len(aggregator.routes), len(config.servers))
             async with stdio_server() as (read, write):
                 await server.run(read, write, server.create_initialization_options())
+        else:
+            from .front import BearerGate, http_app, serve_http
+
+            path = "/mcp" if options.transport == "streaming" else "/sse"
+            app = BearerGate(
+                http_app(front_server(aggregator), options.transport, options.host), options.token, lambda: True
+            )
+            log.warning("> Start %s server on port %d", options.transport, options.port)
+            log.warning("> Gateway URL: http://localhost:%d%s", options.port, path)
+            await serve_http(app, options.host, options.port, stop)
         tg.cancel_scope.cancel()
     return 0
 

@@ -1,0 +1,106 @@
+"""The gateway's front transports: stdio, SSE (`/sse`) and streamable HTTP (`/mcp`), the HTTP ones behind
+a bearer token (MCP_GATEWAY_AUTH_TOKEN, or a generated one) with an unauthenticated `/health`
+(go-plugin-gateway.md §5)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+import string
+from typing import Any
+
+log = logging.getLogger("docker_mcp.gateway")
+TOKEN_ENV = "MCP_GATEWAY_AUTH_TOKEN"
+TRANSPORTS = {"stdio": "stdio", "sse": "sse", "streaming": "streaming", "streamable": "streaming",
+              "http": "streaming", "streamable-http": "streaming"}  # fmt: skip
+
+
+def gateway_token(allow_unauthenticated: bool, transport: str) -> str | None:
+    """The bearer token HTTP clients must send; None when authentication is explicitly off."""
+    from_env = os.environ.get(TOKEN_ENV, "")
+    if allow_unauthenticated:
+        if from_env:
+            log.warning("Warning: ignoring %s because --allow-unauthenticated is set", TOKEN_ENV)
+        log.warning("> Authentication disabled by explicit configuration")
+        return None
+    if from_env:
+        log.warning("> Use Bearer token from %s environment variable", TOKEN_ENV)
+        return from_env
+    alphabet = string.ascii_lowercase + string.digits
+    token = "".join(secrets.choice(alphabet) for _ in range(50))
+    log.warning("> Use Bearer token: Authorization: Bearer %s", token)  # the client's credential for this run
+    return token
+
+
+class BearerGate:
+    """ASGI middleware: `/health` answers without a token; everything else needs `Bearer <token>`."""
+
+    def __init__(self, app: Any, token: str | None, ready: Any) -> None:
+        self.app, self.token, self.ready = app, token, ready
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == "/health":
+            await _plain(send, 200 if self.ready() else 503, b"")
+            return
+        if self.token is not None:
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            expected = b"Bearer " + self.token.encode()
+            if not hmac.compare_digest(given, expected):
+                await _plain(send, 401, b"Unauthorized", [(b"www-authenticate", b'Bearer realm="MCP Gateway"')])
+                return
+        await self.app(scope, receive, send)
+
+
+async def _plain(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def http_app(server: Any, transport: str, host: str) -> Any:
+    """The ASGI app of one HTTP transport, over the SDK's transports."""
+    if transport == "streaming":
+        return server.streamable_http_app(streamable_http_path="/mcp", host=host)
+    from mcp.server.sse import SseServerTransport
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Mount, Route
+
+    sse = SseServerTransport("/messages/")
+
+    async def handle_sse(request: Any) -> Response:
+        async with sse.connect_sse(request.scope, request.receive, request._send) as streams:
+            await server.run(streams[0], streams[1], server.create_initialization_options())
+        return Response()
+
+    return Starlette(
+        routes=[Route("/sse", handle_sse, methods=["GET"]), Mount("/messages/", app=sse.handle_post_message)]
+    )
+
+
+async def serve_http(app: Any, host: str, port: int, stop: list[Any]) -> None:
+    """Serve until a signal or `stop[0]()`: uvicorn's own graceful shutdown, not a cancellation."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+
+    def shut_down() -> None:
+        server.should_exit = True
+
+    stop[0] = shut_down
+    await server.serve()
