@@ -6,7 +6,7 @@ import sys
 
 from ..argv import GlobalOptions
 from ..metadata import version as _version
-from . import catalog, config, feature, gateway, oauth, secret, server, version
+from . import catalog, config, feature, gateway, oauth, secret, server, tools, version
 from .spec import Group, Option
 
 
@@ -25,6 +25,7 @@ ROOT = Group(
         oauth.GROUP,
         secret.GROUP,
         server.GROUP,
+        tools.GROUP,
         version.COMMAND,
     ),
     options=(Option(("-v", "--version"), "Print version information and quit"),),

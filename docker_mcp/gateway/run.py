@@ -244,6 +244,25 @@ async def _serve(config: GatewayConfig, options: RunOptions, build: Callable[[Se
     return 0
 
 
+async def with_aggregator(
+    config: GatewayConfig, build: Callable[[Server], Backend], body: Callable[[Aggregator], Any]
+) -> Any:
+    """Connect the servers as the gateway does, run `body` against the aggregate, and disconnect: what
+    `docker mcp tools …` uses to see the tools as a client of the gateway would."""
+    aggregator = Aggregator(config)
+    try:
+        async with anyio.create_task_group() as tg:
+            await connect_all(config, tg, build, aggregator)
+            result = await body(aggregator)
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        actionable = [e for e in _leaves(group) if isinstance(e, DockerMcpError)]
+        if actionable:
+            raise actionable[0] from None
+        raise
+    return result
+
+
 def _print_dry_run(aggregator: Aggregator) -> None:
     by_server: dict[str, list[str]] = {}
     for name, route in aggregator.routes.items():

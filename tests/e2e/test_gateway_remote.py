@@ -123,3 +123,25 @@ def test_a_tool_name_offered_twice_is_a_startup_error_naming_both_servers(gatewa
 def test_an_unknown_server_stops_the_gateway_before_it_starts(gateway_user):
     r = gateway_user.docker("mcp", "gateway", "run", "--servers", "ghost", "--dry-run")
     assert r.returncode == 1 and r.stderr.startswith("server ghost is not in any configured catalog")
+
+
+def test_tools_commands_see_what_a_client_of_the_gateway_sees(gateway_user, tmp_path):
+    import json
+
+    with LocalServer("alpha") as alpha:
+        import_remote(gateway_user, tmp_path, "alpha", alpha.url)
+        assert gateway_user.docker("mcp", "server", "enable", "alpha").returncode == 0
+        listed = json.loads(gateway_user.docker("mcp", "tools", "ls", "--format", "json").stdout)
+        assert [(t["name"], t["server"]) for t in listed] == [("echo", "alpha"), ("fail", "alpha")]
+        assert listed[0]["inputSchema"]["properties"]["text"]["type"] == "string"
+        assert gateway_user.docker("mcp", "tools", "count").stdout == "2 tools\n"
+        inspected = json.loads(gateway_user.docker("mcp", "tools", "inspect", "echo").stdout)
+        assert inspected["name"] == "echo" and inspected["server"] == "alpha"
+        r = gateway_user.docker("mcp", "tools", "call", "echo", "text=hi there")
+        assert (r.returncode, r.stdout) == (0, "alpha: hi there\n")
+        r = gateway_user.docker("mcp", "tools", "call", "fail", "text=x")
+        assert r.returncode == 1 and "Error executing tool fail" in r.stdout
+        r = gateway_user.docker("mcp", "tools", "call", "nope")
+        assert r.returncode == 1 and r.stderr.strip().endswith("tool nope not found: see docker mcp tools ls")
+        r = gateway_user.docker("mcp", "tools", "call", "echo", "not-a-pair")
+        assert r.returncode == 125

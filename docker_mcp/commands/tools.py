@@ -1,0 +1,166 @@
+"""docker mcp tools ls | count | inspect | call — the gateway's tools, seen in-process as a client would."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..argv import GlobalOptions
+from ..errors import DockerMcpError, UsageError
+from ..output import print_json, print_table
+from .spec import Argument, Command, Group, Option
+
+SERVERS = Option(
+    ("--servers",), "Only these servers (comma-separated; default: the enabled ones)", metavar="NAMES", multiple=True
+)
+FORMAT = Option(("--format",), "Output format", metavar="FORMAT", choices=("json",))
+
+
+def _run(g: GlobalOptions, servers: tuple[str, ...], body: Any) -> Any:
+    import anyio
+
+    from ..catalog.store import user_mcp_dir
+    from ..gateway.config import load_config
+    from ..gateway.run import RunOptions, configure_logging, make_backend, with_aggregator
+    from ..oauth.flow import secret_lookup
+    from ..oauth.token_endpoint import oauth_session
+    from ..oauth.tokens import Refresher
+    from ..secrets.resolver import SecretSources
+    from ..secrets.store import CredentialStore, open_store
+    from .gateway import _names
+
+    configure_logging(False)
+    config = load_config(user_mcp_dir(), _names(servers))
+    opened: list[CredentialStore] = []
+
+    def store() -> CredentialStore:
+        if not opened:
+            opened.append(open_store(g.config))
+        return opened[0]
+
+    sources = SecretSources.from_environment(store=store)
+
+    def refresher() -> Refresher:
+        lookup = lambda record: secret_lookup(config.servers[record.server_name], sources)(record)  # noqa: E731
+        return Refresher(store(), lookup, lambda record: oauth_session(record))
+
+    options = RunOptions()
+    return anyio.run(
+        with_aggregator, config, lambda s: make_backend(s, sources, store, refresher, config, options), body
+    )
+
+
+def _tool_json(route: Any) -> dict[str, Any]:
+    return {
+        "name": route.tool.name,
+        "server": route.backend.name,
+        "description": route.tool.description or "",
+        "inputSchema": route.tool.input_schema,
+    }
+
+
+def ls(g: GlobalOptions, servers: tuple[str, ...] = (), format: str | None = None) -> None:
+    async def body(aggregator: Any) -> list[dict[str, Any]]:
+        return [_tool_json(r) for r in aggregator.routes.values()]
+
+    tools = sorted(_run(g, servers, body), key=lambda t: t["name"])
+    if format == "json":
+        print_json(tools)
+    elif tools:
+        print_table(
+            ("NAME", "SERVER", "DESCRIPTION"), [(t["name"], t["server"], _first_line(t["description"])) for t in tools]
+        )
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= 80 else line[:77] + "..."
+
+
+def count(g: GlobalOptions, servers: tuple[str, ...] = (), format: str | None = None) -> None:
+    async def body(aggregator: Any) -> int:
+        return len(aggregator.routes)
+
+    n = _run(g, servers, body)
+    if format == "json":
+        print_json({"count": n})
+    else:
+        sys.stdout.write(f"{n} tools\n")
+
+
+def inspect(g: GlobalOptions, tool: str, servers: tuple[str, ...] = ()) -> None:
+    async def body(aggregator: Any) -> dict[str, Any] | None:
+        route = aggregator.routes.get(tool)
+        return _tool_json(route) if route else None
+
+    found = _run(g, servers, body)
+    if found is None:
+        raise DockerMcpError(f"tool {tool} not found: see docker mcp tools ls")
+    print_json(found)
+
+
+def call(
+    g: GlobalOptions,
+    tool: str,
+    arguments: tuple[str, ...] = (),
+    servers: tuple[str, ...] = (),
+    format: str | None = None,
+) -> int:
+    parsed: dict[str, Any] = {}
+    for item in arguments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"argument {item!r} is not key=value", "docker mcp tools call")
+        try:
+            parsed[key] = json.loads(value)  # numbers, booleans, lists, objects
+        except ValueError:
+            parsed[key] = value
+
+    async def body(aggregator: Any) -> Any:
+        if tool not in aggregator.routes:
+            raise DockerMcpError(f"tool {tool} not found: see docker mcp tools ls")
+        return await aggregator.call_tool(tool, parsed)
+
+    result = _run(g, servers, body)
+    if format == "json":
+        print_json(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+    else:
+        for item in result.content:
+            sys.stdout.write(
+                (
+                    item.text
+                    if getattr(item, "type", "") == "text"
+                    else json.dumps(item.model_dump(mode="json", by_alias=True, exclude_none=True))
+                )
+                + "\n"
+            )
+    return 1 if result.is_error else 0
+
+
+GROUP = Group(
+    "tools",
+    "List, inspect and call the tools the gateway serves",
+    (
+        Command("ls", "List the tools", ls, options=(SERVERS, FORMAT), aliases=("list",)),
+        Command("count", "Count the tools", count, options=(SERVERS, FORMAT)),
+        Command(
+            "inspect",
+            "Show a tool's description and input schema as JSON",
+            inspect,
+            args=(Argument("TOOL", "A tool name"),),
+            options=(SERVERS,),
+        ),
+        Command(
+            "call",
+            "Call a tool with key=value arguments (values are JSON when they parse as JSON)",
+            call,
+            args=(
+                Argument("TOOL", "A tool name"),
+                Argument("ARGUMENTS", "key=value pairs", variadic=True, required=False),
+            ),
+            options=(SERVERS, FORMAT),
+            example="docker mcp tools call get_current_time timezone=UTC",
+        ),
+    ),
+)
