@@ -5,8 +5,9 @@ backend fails that call, never the gateway."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types as types
 
@@ -15,6 +16,7 @@ from .backends import Backend
 from .config import GatewayConfig
 
 log = logging.getLogger("docker_mcp.gateway")
+T = TypeVar("T")
 
 
 class CollisionError(DockerMcpError):
@@ -30,20 +32,33 @@ class Route:
 class Aggregator:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self.routes: dict[str, Route] = {}
+        self.routes: dict[str, Route] = {}  # tool name -> server
+        self.prompts: dict[str, tuple[Backend, types.Prompt]] = {}
+        self.resources: dict[str, tuple[Backend, types.Resource]] = {}
+        self.templates: list[tuple[Backend, types.ResourceTemplate]] = []
 
     async def add(self, backend: Backend) -> list[types.Tool]:
-        """Take a connected backend's enabled tools; a name another server already has is an error."""
-        tools = [t for t in await backend.list_tools() if self.config.tool_enabled(backend.name, t.name)]
-        for tool in tools:
-            other = self.routes.get(tool.name)
-            if other is not None:
-                raise CollisionError(
-                    f'tool "{tool.name}" is offered by both {other.backend.name} and {backend.name}: '
-                    "disable one of them, or enable only one of the tools with --tools"
-                )
+        """Take a connected backend's enabled tools, its prompts and resources; a name (or URI) another
+        server already has is an error naming both."""
+        listing = await backend.listing()
+        tools = [t for t in listing.tools if self.config.tool_enabled(backend.name, t.name)]
+        for kind, names, taken in (
+            ("tool", [t.name for t in tools], {n: r.backend for n, r in self.routes.items()}),
+            ("prompt", [p.name for p in listing.prompts], {n: b for n, (b, _) in self.prompts.items()}),
+            ("resource", [str(r.uri) for r in listing.resources], {u: b for u, (b, _) in self.resources.items()}),
+        ):
+            for name in names:
+                if name in taken:
+                    raise CollisionError(
+                        f'{kind} "{name}" is offered by both {taken[name].name} and {backend.name}: '
+                        "disable one of them"
+                        + (", or enable only one of the tools with --tools" if kind == "tool" else "")
+                    )
         for tool in tools:
             self.routes[tool.name] = Route(backend, tool)
+        self.prompts.update((p.name, (backend, p)) for p in listing.prompts)
+        self.resources.update((str(r.uri), (backend, r)) for r in listing.resources)
+        self.templates += [(backend, t) for t in listing.templates]
         return tools
 
     def tools(self) -> list[types.Tool]:
@@ -60,6 +75,37 @@ class Aggregator:
             log.warning("%s: tool %s failed: %s", route.backend.name, name, reason)
             prefix = f"{route.backend.name}: "
             return error_result(reason if reason.startswith(prefix) else prefix + reason)
+
+    async def get_prompt(self, name: str, arguments: dict[str, str] | None) -> types.GetPromptResult:
+        if name not in self.prompts:
+            raise McpRequestError(f"unknown prompt: {name}")
+        backend = self.prompts[name][0]
+        return await self._forward(backend, backend.get_prompt(name, arguments))
+
+    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+        backend = self.resources[uri][0] if uri in self.resources else self._template_owner(uri)
+        if backend is None:
+            raise McpRequestError(f"unknown resource: {uri}")
+        return await self._forward(backend, backend.read_resource(uri))
+
+    def _template_owner(self, uri: str) -> Backend | None:
+        for backend, template in self.templates:
+            literal = str(template.uri_template).split("{", 1)[0]
+            if literal and uri.startswith(literal):
+                return backend
+        return None
+
+    async def _forward(self, backend: Backend, request: Awaitable[T]) -> T:
+        try:
+            return await request
+        except McpRequestError:
+            raise
+        except Exception as e:
+            raise McpRequestError(f"{backend.name}: {backend.explain(e)}") from None
+
+
+class McpRequestError(Exception):
+    """A prompts/get or resources/read the gateway cannot serve: an MCP error response to the client."""
 
 
 def error_result(text: str) -> types.CallToolResult:

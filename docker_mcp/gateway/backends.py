@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -42,7 +43,7 @@ class Backend:
         self._tg: TaskGroup | None = None
         self._session: Any = None
         self._stop: anyio.Event | None = None
-        self._tools: list[types.Tool] | None = None
+        self._listing: Listing | None = None  # per call: what the server offered at start
 
     async def start(self, tg: TaskGroup) -> None:
         """Connect and initialize; raises BackendError (after CONNECT_TIMEOUT_SECONDS at the most)."""
@@ -53,7 +54,7 @@ class Backend:
                     await tg.start(self._run)
                 else:
                     async with self._open() as session:
-                        self._tools = await _list_tools(session)
+                        self._listing = await _listing(session)
         except TimeoutError:
             raise BackendError(f"{self.name}: no answer to initialize within {CONNECT_TIMEOUT_SECONDS} s") from None
         except BackendError:
@@ -94,21 +95,33 @@ class Backend:
 
     @property
     def connected(self) -> bool:
-        return self._session is not None or self._tools is not None
+        return self._session is not None or self._listing is not None
 
-    async def list_tools(self) -> list[types.Tool]:
-        if self._tools is not None:
-            return self._tools
-        return await _list_tools(self._require())
+    async def listing(self) -> Listing:
+        """The server's tools, prompts, resources and resource templates."""
+        if self._listing is not None:
+            return self._listing
+        return await _listing(self._require())
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+    async def _request(self, send: Callable[[Any], Any]) -> Any:
+        """One request: in its own session (per call), or in the shared one (reopened if it was lost)."""
         if not self.long_lived:
             async with self._open() as session:
-                result: types.CallToolResult = await session.call_tool(name, arguments or {})
-                return result
+                return await send(session)
         if self._session is None and self._tg is not None:
             await self.start(self._tg)  # the session was lost: reconnect once for this call
-        result = await self._require().call_tool(name, arguments or {})
+        return await send(self._require())
+
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+        result: types.CallToolResult = await self._request(lambda s: s.call_tool(name, arguments or {}))
+        return result
+
+    async def get_prompt(self, name: str, arguments: dict[str, str] | None) -> types.GetPromptResult:
+        result: types.GetPromptResult = await self._request(lambda s: s.get_prompt(name, arguments))
+        return result
+
+    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+        result: types.ReadResourceResult = await self._request(lambda s: s.read_resource(uri))
         return result
 
     def _require(self) -> Any:
@@ -121,16 +134,40 @@ class Backend:
             self._stop.set()
 
 
-async def _list_tools(session: Any) -> list[types.Tool]:
-    tools: list[types.Tool] = []
+@dataclass(frozen=True)
+class Listing:
+    tools: list[types.Tool]
+    prompts: list[types.Prompt]
+    resources: list[types.Resource]
+    templates: list[types.ResourceTemplate]
+
+
+async def _listing(session: Any) -> Listing:
+    """Everything the server offers, by the capabilities it announced."""
+    capabilities = session.server_capabilities
+    has = {
+        "tools": capabilities is None or capabilities.tools is not None,
+        "prompts": capabilities is not None and capabilities.prompts is not None,
+        "resources": capabilities is not None and capabilities.resources is not None,
+    }
+    return Listing(
+        tools=await _all(session.list_tools, "tools") if has["tools"] else [],
+        prompts=await _all(session.list_prompts, "prompts") if has["prompts"] else [],
+        resources=await _all(session.list_resources, "resources") if has["resources"] else [],
+        templates=await _all(session.list_resource_templates, "resource_templates") if has["resources"] else [],
+    )
+
+
+async def _all(method: Callable[..., Any], field: str) -> list[Any]:
+    items: list[Any] = []
     cursor = None
     while True:
         params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        result = await session.list_tools(params=params)
-        tools += result.tools
+        result = await method(params=params)
+        items += getattr(result, field)
         cursor = result.next_cursor
         if not cursor:
-            return tools
+            return items
 
 
 def describe(e: BaseException) -> str:

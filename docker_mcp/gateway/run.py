@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -24,6 +24,7 @@ from .backends import Backend, BackendError, describe, expand_headers, remote_tr
 from .config import GatewayConfig
 
 log = logging.getLogger("docker_mcp.gateway")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,43 @@ def front_server(aggregator: Aggregator) -> Any:
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         return await aggregator.call_tool(params.name, params.arguments)
 
-    return McpServer("docker-mcp-gateway", version=version(), on_list_tools=list_tools, on_call_tool=call_tool)
+    async def list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
+        return types.ListPromptsResult(prompts=[p for _, p in aggregator.prompts.values()])
+
+    async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        return await _as_mcp_error(aggregator.get_prompt(params.name, params.arguments))
+
+    async def list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=[r for _, r in aggregator.resources.values()])
+
+    async def list_templates(ctx: Any, params: Any) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(resource_templates=[t for _, t in aggregator.templates])
+
+    async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+        return await _as_mcp_error(aggregator.read_resource(str(params.uri)))
+
+    return McpServer(
+        "docker-mcp-gateway",
+        version=version(),
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
+        on_list_resources=list_resources,
+        on_list_resource_templates=list_templates,
+        on_read_resource=read_resource,
+    )
+
+
+async def _as_mcp_error(request: Awaitable[T]) -> T:
+    from mcp.shared.exceptions import MCPError
+
+    from .aggregate import McpRequestError
+
+    try:
+        return await request
+    except McpRequestError as e:
+        raise MCPError(code=types.INVALID_PARAMS, message=str(e)) from None
 
 
 async def serve(config: GatewayConfig, options: RunOptions, build: Callable[[Server], Backend]) -> int:

@@ -145,3 +145,25 @@ def test_tools_commands_see_what_a_client_of_the_gateway_sees(gateway_user, tmp_
         assert r.returncode == 1 and r.stderr.strip().endswith("tool nope not found: see docker mcp tools ls")
         r = gateway_user.docker("mcp", "tools", "call", "echo", "not-a-pair")
         assert r.returncode == 125
+
+
+def test_prompts_and_resources_are_aggregated_and_routed(gateway_user, tmp_path):
+    from tests.servers.mcp_remote import RemoteMcpServer
+
+    with RemoteMcpServer(auth=None, tool_prefix="one") as one, RemoteMcpServer(auth=None, tool_prefix="two") as two:
+        import_remote(gateway_user, tmp_path, "one", one.url)
+        import_remote(gateway_user, tmp_path, "two", two.url)
+
+        async def body(session):
+            prompts = sorted(p.name for p in (await session.list_prompts()).prompts)
+            assert prompts == ["one_greeting", "two_greeting"]
+            greeting = await session.get_prompt("two_greeting", {"name": "Ada"})
+            assert "Hello, Ada!" in greeting.messages[0].content.text
+            resources = sorted(str(r.uri) for r in (await session.list_resources()).resources)
+            assert resources == ["one://info", "two://info"]
+            info = await session.read_resource("one://info")
+            assert '"one' in info.contents[0].text
+            tools = sorted(t.name for t in (await session.list_tools()).tools)
+            assert tools == ["one_add", "one_echo", "one_whoami", "two_add", "two_echo", "two_whoami"]
+
+        anyio.run(with_gateway, gateway_user, ["--servers", "one,two"], body)
