@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -18,7 +19,15 @@ from ..catalog.schema import Server
 from ..errors import DockerMcpError
 
 log = logging.getLogger("docker_mcp.gateway")
-CONNECT_TIMEOUT_SECONDS = 60
+CONNECT_TIMEOUT_ENV = "DOCKER_MCP_CONNECT_TIMEOUT"  # seconds a server may take to answer initialize
+
+
+def connect_timeout() -> float:
+    try:
+        return max(1.0, float(os.environ.get(CONNECT_TIMEOUT_ENV, "60")))
+    except ValueError:
+        return 60.0
+
 
 Transport = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 
@@ -46,17 +55,18 @@ class Backend:
         self._listing: Listing | None = None  # per call: what the server offered at start
 
     async def start(self, tg: TaskGroup) -> None:
-        """Connect and initialize; raises BackendError (after CONNECT_TIMEOUT_SECONDS at the most)."""
+        """Connect and initialize; raises BackendError (after connect_timeout() seconds at the most)."""
         self._tg = tg
         try:
-            with anyio.fail_after(CONNECT_TIMEOUT_SECONDS):
+            limit = connect_timeout()
+            with anyio.fail_after(limit):
                 if self.long_lived:
                     await tg.start(self._run)
                 else:
                     async with self._open() as session:
                         self._listing = await _listing(session)
         except TimeoutError:
-            raise BackendError(f"{self.name}: no answer to initialize within {CONNECT_TIMEOUT_SECONDS} s") from None
+            raise BackendError(f"{self.name}: no answer to initialize within {limit:g} s") from None
         except BackendError:
             raise
         except Exception as e:

@@ -122,3 +122,32 @@ def test_a_crashing_server_fails_that_call_and_the_next_call_to_a_healthy_one_wo
         assert not ok.is_error
 
     anyio.run(with_gateway, engine_user.env, ["--servers", "crashing,time"], body)
+
+
+def test_faulty_servers_are_reported_and_the_healthy_one_is_served(engine_user, images, tmp_path):
+    catalog = tmp_path / "faulty.yaml"
+    entries = "".join(
+        f"""  {name}:
+    type: server
+    image: {images["faults"]}
+    env:
+      - name: FAULT
+        value: {fault}
+"""
+        for name, fault in (("silent", "no-initialize"), ("garbage", "garbage"))
+    )
+    catalog.write_text("name: faulty\nregistry:\n" + entries)
+    assert engine_user.docker("mcp", "catalog", "import", str(catalog)).returncode == 0
+    r = engine_user.docker(
+        "mcp",
+        "gateway",
+        "run",
+        "--servers",
+        "silent,garbage,time",
+        "--dry-run",
+        env={"DOCKER_MCP_CONNECT_TIMEOUT": "8"},
+    )
+    assert r.returncode == 0, r.stderr
+    assert "! silent: no answer to initialize within 8 s" in r.stderr
+    assert "! garbage: " in r.stderr
+    assert "> time: 2 tools" in r.stderr

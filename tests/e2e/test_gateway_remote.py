@@ -167,3 +167,24 @@ def test_prompts_and_resources_are_aggregated_and_routed(gateway_user, tmp_path)
             assert tools == ["one_add", "one_echo", "one_whoami", "two_add", "two_echo", "two_whoami"]
 
         anyio.run(with_gateway, gateway_user, ["--servers", "one,two"], body)
+
+
+def test_an_sse_remote_and_a_remote_answering_500(gateway_user, tmp_path):
+    from tests.servers.mcp_remote import RemoteMcpServer
+
+    with (
+        RemoteMcpServer(auth=None, transport="sse", tool_prefix="legacy") as legacy,
+        RemoteMcpServer(auth=None, tool_prefix="broken", fault="500") as broken,
+    ):
+        import_remote(gateway_user, tmp_path, "legacy", legacy.url, "  transport_type: sse\n")
+        import_remote(gateway_user, tmp_path, "broken", broken.url)
+        r = gateway_user.docker("mcp", "gateway", "run", "--servers", "legacy,broken", "--dry-run")
+        assert r.returncode == 0, r.stderr
+        assert "> legacy: 3 tools: legacy_add, legacy_echo, legacy_whoami" in r.stderr
+        assert "! broken: " in r.stderr
+
+        async def body(session):
+            result = await session.call_tool("legacy_add", {"a": 2, "b": 3})
+            assert not result.is_error and result.content[0].text == "5"
+
+        anyio.run(with_gateway, gateway_user, ["--servers", "legacy,broken"], body)
