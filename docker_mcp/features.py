@@ -28,7 +28,7 @@ KNOWN: tuple[Feature, ...] = (
         "tool-name-prefix",
         False,
         "Prefix all tool names with the server name to avoid conflicts",
-        "The gateway will name tools <server>:<tool>.",
+        "The gateway will name tools <server>__<tool> (a server's catalog prefix takes precedence).",
     ),
 )
 

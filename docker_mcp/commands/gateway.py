@@ -42,7 +42,10 @@ def run(
     configure_logging(verbose)
     transport = TRANSPORTS[transport]
     env_files = [p for v in secrets for p in v.split(":") if p]
-    config = load_config(user_mcp_dir(), _names(servers), enable_all_servers, _names(tools), env_files)
+    from ..features import is_enabled
+
+    prefix_all = is_enabled(g.config, "tool-name-prefix")
+    config = load_config(user_mcp_dir(), _names(servers), enable_all_servers, _names(tools), env_files, prefix_all)
     opened: list[CredentialStore] = []
 
     def store() -> CredentialStore:

@@ -31,7 +31,9 @@ def _run(g: GlobalOptions, servers: tuple[str, ...], body: Any) -> Any:
     from .gateway import _names
 
     configure_logging(False)
-    config = load_config(user_mcp_dir(), _names(servers))
+    from ..features import is_enabled
+
+    config = load_config(user_mcp_dir(), _names(servers), prefix_all=is_enabled(g.config, "tool-name-prefix"))
     opened: list[CredentialStore] = []
 
     def store() -> CredentialStore:

@@ -26,7 +26,8 @@ class CollisionError(DockerMcpError):
 @dataclass(frozen=True)
 class Route:
     backend: Backend
-    tool: types.Tool
+    tool: types.Tool  # as the gateway exposes it (maybe prefixed)
+    original: str  # the name the server knows it by
 
 
 class Aggregator:
@@ -41,9 +42,13 @@ class Aggregator:
         """Take a connected backend's enabled tools, its prompts and resources; a name (or URI) another
         server already has is an error naming both."""
         listing = await backend.listing()
-        tools = [t for t in listing.tools if self.config.tool_enabled(backend.name, t.name)]
+        tools = [
+            Route(backend, t.model_copy(update={"name": self.config.exposed_name(backend.name, t.name)}), t.name)
+            for t in listing.tools
+            if self.config.tool_enabled(backend.name, t.name)
+        ]
         for kind, names, taken in (
-            ("tool", [t.name for t in tools], {n: r.backend for n, r in self.routes.items()}),
+            ("tool", [r.tool.name for r in tools], {n: r.backend for n, r in self.routes.items()}),
             ("prompt", [p.name for p in listing.prompts], {n: b for n, (b, _) in self.prompts.items()}),
             ("resource", [str(r.uri) for r in listing.resources], {u: b for u, (b, _) in self.resources.items()}),
         ):
@@ -54,12 +59,12 @@ class Aggregator:
                         "disable one of them"
                         + (", or enable only one of the tools with --tools" if kind == "tool" else "")
                     )
-        for tool in tools:
-            self.routes[tool.name] = Route(backend, tool)
+        for route in tools:
+            self.routes[route.tool.name] = route
         self.prompts.update((p.name, (backend, p)) for p in listing.prompts)
         self.resources.update((str(r.uri), (backend, r)) for r in listing.resources)
         self.templates += [(backend, t) for t in listing.templates]
-        return tools
+        return [r.tool for r in tools]
 
     def tools(self) -> list[types.Tool]:
         return [r.tool for r in self.routes.values()]
@@ -69,7 +74,7 @@ class Aggregator:
         if route is None:
             return error_result(f"unknown tool: {name}")
         try:
-            return await route.backend.call_tool(name, arguments)
+            return await route.backend.call_tool(route.original, arguments)
         except Exception as e:
             reason = route.backend.explain(e)
             log.warning("%s: tool %s failed: %s", route.backend.name, name, reason)

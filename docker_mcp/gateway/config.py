@@ -20,12 +20,26 @@ class GatewayConfig:
     tool_filter: tuple[str, ...] = ()  # --tools: only these names, when given
     env_files: tuple[str, ...] = ()  # --secrets: .env files, the resolver's last source
     vanished: tuple[str, ...] = ()  # enabled in registry.yaml, but no configured catalog has them now
+    prefix_all: bool = False  # the tool-name-prefix feature: tools are <server>__<tool>
 
     def tool_enabled(self, server: str, tool: str) -> bool:
-        if self.tool_filter and tool not in self.tool_filter:
-            return False
+        """--tools (`*`, `tool`, `server:tool`, `server:*`, `image:tool`, `image:*`, case-insensitive) when
+        given, else tools.yaml (a server absent from it has all its tools)."""
+        if self.tool_filter:
+            image = self.servers[server].image if server in self.servers else ""
+            wanted = {f.lower() for f in self.tool_filter}
+            candidates = {"*", tool, f"{server}:{tool}", f"{server}:*"}
+            if image:
+                candidates |= {f"{image}:{tool}", f"{image}:*"}
+            return bool(wanted & {c.lower() for c in candidates})
         allowed = self.allowed_tools.get(server)
         return allowed is None or tool in allowed
+
+    def exposed_name(self, server: str, tool: str) -> str:
+        """The catalog's `prefix`, else the server name with tool-name-prefix on: `<prefix>__<tool>`."""
+        entry = self.servers.get(server)
+        prefix = (entry.prefix if entry else "") or (server if self.prefix_all else "")
+        return f"{prefix}__{tool}" if prefix else tool
 
 
 def load_config(
@@ -34,6 +48,7 @@ def load_config(
     enable_all: bool = False,
     tools: Sequence[str] = (),
     env_files: Sequence[str] = (),
+    prefix_all: bool = False,
 ) -> GatewayConfig:
     """Validate everything up front: an unknown server name stops the gateway before anything starts."""
     catalog = mcp.all_servers()
@@ -55,4 +70,5 @@ def load_config(
         allowed_tools=enabled_tools(mcp),
         tool_filter=tuple(tools),
         env_files=tuple(env_files),
+        prefix_all=prefix_all,
     )

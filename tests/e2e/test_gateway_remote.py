@@ -188,3 +188,21 @@ def test_an_sse_remote_and_a_remote_answering_500(gateway_user, tmp_path):
             assert not result.is_error and result.content[0].text == "5"
 
         anyio.run(with_gateway, gateway_user, ["--servers", "legacy,broken"], body)
+
+
+def test_tool_name_prefix_feature_and_tools_patterns(gateway_user, tmp_path):
+    with LocalServer("alpha") as alpha, LocalServer("beta") as beta:
+        import_remote(gateway_user, tmp_path, "alpha", alpha.url)
+        import_remote(gateway_user, tmp_path, "beta", beta.url, "prefix: b\n")
+        r = gateway_user.docker("mcp", "gateway", "run", "--servers", "alpha,beta", "--tools", "alpha:*", "--dry-run")
+        assert r.returncode == 0 and "> alpha: 2 tools: echo, fail" in r.stderr and "beta" not in r.stderr
+        assert gateway_user.docker("mcp", "feature", "enable", "tool-name-prefix").returncode == 0
+
+        async def body(session):
+            names = sorted(t.name for t in (await session.list_tools()).tools)
+            assert names == ["alpha__echo", "alpha__fail", "b__echo", "b__fail"]  # beta's catalog prefix wins
+            result = await session.call_tool("b__echo", {"text": "routed"})
+            assert result.content[0].text == "beta: routed"  # beta got its own tool name
+
+        anyio.run(with_gateway, gateway_user, ["--servers", "alpha,beta"], body)
+        assert beta.calls == 1 and alpha.calls == 0
