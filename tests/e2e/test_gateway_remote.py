@@ -3,7 +3,10 @@ spoken to by the MCP SDK's own client over stdio."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -206,3 +209,27 @@ def test_tool_name_prefix_feature_and_tools_patterns(gateway_user, tmp_path):
 
         anyio.run(with_gateway, gateway_user, ["--servers", "alpha,beta"], body)
         assert beta.calls == 1 and alpha.calls == 0
+
+
+INSPECTOR = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), "clients", "inspector", "node_modules", ".bin", "mcp-inspector"
+)
+
+
+def test_the_mcp_inspector_cli_lists_and_calls_tools_through_the_gateway(gateway_user, tmp_path):
+    assert os.access(INSPECTOR, os.X_OK), "scripts/test installs the MCP Inspector (npm ci in tests/clients/inspector)"
+    with LocalServer("alpha") as alpha:
+        import_remote(gateway_user, tmp_path, "alpha", alpha.url)
+        command = [INSPECTOR, "--cli", DOCKER, "mcp", "gateway", "run", "--servers", "alpha", "--method"]
+        listed = subprocess.run(
+            [*command, "tools/list"], env=gateway_user.env, capture_output=True, text=True, timeout=120
+        )
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert sorted(t["name"] for t in json.loads(listed.stdout)["tools"]) == ["echo", "fail"]
+        called = subprocess.run(
+            [*command, "tools/call", "--tool-name", "echo", "--tool-arg", "text=inspected"],
+            env=gateway_user.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert called.returncode == 0, called.stdout + called.stderr
+        result = json.loads(called.stdout)
+        assert result["isError"] is False and result["content"][0]["text"] == "alpha: inspected"
