@@ -86,3 +86,33 @@ def test_gateway_calls_the_protected_server_refreshes_expired_tokens_and_reports
             anyio.run(session_with_gateway, oauth_user, ["--servers", "protected"], body)
             assert remote.tokens_seen >= 2
             oauth_user.assert_nothing_leaked(SECRET, first.access_token, first.refresh_token)
+
+
+def test_the_time_server_and_the_oauth_server_behind_one_gateway(oauth_user, tmp_path, docker_engine):
+    """The README's gateway walkthrough: enable a container server and an OAuth-protected remote server,
+    run one gateway in front of both, and call a tool of each."""
+    from tests.helpers.mcp_images import ensure_time_image
+
+    image = ensure_time_image(docker_engine)
+    oauth_user.plugin.env.update(docker_engine.env({}))
+    port = free_port()
+    remote = RemoteMcpServer(auth="oidc")
+    client = oidc_client(port)
+    with start_oidc(tmp_path, {"resource": remote.resource, "clients": [client, resource_server_client()]}) as oidc:
+        remote.issuer, remote.introspection_client = oidc.issuer, resource_server_client()
+        with remote:
+            oauth_user.import_server(remote_entry("protected", remote.url, client_id="gateway-app", secret=True))
+            oauth_user.import_server(f"name: time\ntype: server\nimage: {image}\nlongLived: true\n", "time.yaml")
+            oauth_user.ok("mcp", "secret", "set", "protected.client_secret", input=SECRET)
+            assert oauth_user.authorize("protected", port).returncode == 0
+            oauth_user.ok("mcp", "server", "enable", "time", "protected")
+
+            async def body(session):
+                names = sorted(t.name for t in (await session.list_tools()).tools)
+                assert names == ["convert_time", "get_current_time", "remote_add", "remote_echo", "remote_whoami"]
+                now = await session.call_tool("get_current_time", {"timezone": "UTC"})
+                assert not now.is_error and '"timezone": "UTC"' in now.content[0].text
+                echoed = await session.call_tool("remote_echo", {"text": "both"})
+                assert not echoed.is_error and echoed.content[0].text == "both"
+
+            anyio.run(session_with_gateway, oauth_user, [], body)
