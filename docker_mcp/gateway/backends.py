@@ -83,7 +83,14 @@ class Backend:
     async def _open(self) -> AsyncIterator[Any]:
         from mcp.client.session import ClientSession
 
-        async with self._transport() as streams, ClientSession(streams[0], streams[1]) as session:
+        class ForwardingSession(ClientSession):
+            async def validate_tool_result(self, name: str, result: types.CallToolResult) -> None:
+                # The gateway forwards results; its own client validates them against the schema it
+                # lists. Validating here too would cost a jsonschema pass per call, and a tools/list
+                # round trip per call in a fresh (per-call) session.
+                return None
+
+        async with self._transport() as streams, ForwardingSession(streams[0], streams[1]) as session:
             await session.initialize()
             yield session
 

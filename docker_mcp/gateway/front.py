@@ -74,7 +74,8 @@ async def _plain(send: Any, status: int, body: bytes, headers: list[tuple[bytes,
 def http_app(server: Any, transport: str, host: str) -> Any:
     """The ASGI app of one HTTP transport, over the SDK's transports."""
     if transport == "streaming":
-        return server.streamable_http_app(streamable_http_path="/mcp", host=host)
+        # plain JSON answers to POSTs (no SSE framing for each response); server-initiated messages still stream on GET
+        return server.streamable_http_app(streamable_http_path="/mcp", host=host, json_response=True)
     from mcp.server.sse import SseServerTransport
     from starlette.applications import Starlette
     from starlette.responses import Response
