@@ -114,6 +114,35 @@ def docker_executable() -> str:
     return found
 
 
+def remove_orphans() -> int:
+    """Remove containers a gateway on this machine started and left behind when it was killed: their
+    `docker-mcp-gateway` label names a process that no longer runs."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        removed = 0
+        for container in client.containers.list(all=True, filters={"label": ["docker-mcp=true", "docker-mcp-gateway"]}):
+            owner = container.labels.get("docker-mcp-gateway", "")
+            pid = owner.partition("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                container.remove(force=True)
+                removed += 1
+        return removed
+    finally:
+        client.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def remove_containers(gateway_id: str) -> int:
     """Remove what this gateway started and left running (a crash of a server, a kill of the gateway)."""
     import docker

@@ -252,7 +252,21 @@ def _stop_when_the_cli_says(stop: list[Callable[[], None]]) -> None:
     threading.Thread(target=watch, name="docker-cli-socket", daemon=True).start()
 
 
+def _remove_orphans() -> None:
+    from .containers import remove_orphans
+
+    try:
+        removed = remove_orphans()
+    except Exception as e:  # no engine reachable: the container servers will say so themselves
+        log.info("> could not look for containers left by a killed gateway: %s", describe(e))
+        return
+    if removed:
+        log.warning("> Removed %d containers left by a gateway that was killed", removed)
+
+
 async def _serve(config: GatewayConfig, options: RunOptions, build: Callable[[Server], Backend]) -> int:
+    if options.gateway_id and any(s.image and s.type != "remote" for s in config.servers.values()):
+        await anyio.to_thread.run_sync(_remove_orphans)
     aggregator = Aggregator(config)
     async with anyio.create_task_group() as tg:
         stop: list[Callable[[], None]] = [tg.cancel_scope.cancel]  # how to stop what is being served

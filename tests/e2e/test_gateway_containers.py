@@ -151,3 +151,23 @@ def test_faulty_servers_are_reported_and_the_healthy_one_is_served(engine_user, 
     assert "! silent: no answer to initialize within 8 s" in r.stderr
     assert "! garbage: " in r.stderr
     assert "> time: 2 tools" in r.stderr
+
+
+def test_containers_left_by_a_killed_gateway_are_removed_at_the_next_start(engine_user, docker_engine, images):
+    import subprocess as sp
+
+    finished = sp.Popen(["true"])
+    finished.wait()  # a pid that no longer runs: the "killed gateway"
+    orphan = f"{finished.pid}-deadbeef"
+    alive = f"{os.getpid()}-cafe"  # a gateway still running (this test) keeps its containers
+    for owner in (orphan, alive):
+        docker_engine.docker(
+            "run", "-d", "-i", "-l", "docker-mcp=true", "-l", f"docker-mcp-gateway={owner}", images["time"]
+        )
+    assert len(labelled(docker_engine)) == 2
+    r = engine_user.docker("mcp", "gateway", "run", "--servers", "time", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "> Removed 1 containers left by a gateway that was killed" in r.stderr
+    remaining = docker_engine.containers(f"label=docker-mcp-gateway={alive}")
+    assert len(remaining) == 1 and docker_engine.containers(f"label=docker-mcp-gateway={orphan}") == []
+    docker_engine.docker("rm", "-f", *remaining)
