@@ -27,49 +27,26 @@ def run(
     port: int = 8811,
     allow_unauthenticated: bool = False,
 ) -> int:
+    import os
+    import uuid
+
     import anyio
 
     from ..catalog.store import user_mcp_dir
+    from ..features import is_enabled
     from ..gateway.config import load_config
     from ..gateway.front import TRANSPORTS, gateway_token
-    from ..gateway.run import RunOptions, configure_logging, make_backend, serve
-    from ..oauth.flow import secret_lookup
-    from ..oauth.token_endpoint import oauth_session
-    from ..oauth.tokens import Refresher
-    from ..secrets.resolver import SecretSources
-    from ..secrets.store import CredentialStore, open_store
+    from ..gateway.run import RunOptions, backend_builder, configure_logging, serve
 
     configure_logging(verbose)
     transport = TRANSPORTS[transport]
     env_files = [p for v in secrets for p in v.split(":") if p]
-    from ..features import is_enabled
-
     prefix_all = is_enabled(g.config, "tool-name-prefix")
     config = load_config(user_mcp_dir(), _names(servers), enable_all_servers, _names(tools), env_files, prefix_all)
-    opened: list[CredentialStore] = []
-
-    def store() -> CredentialStore:
-        if not opened:
-            opened.append(open_store(g.config))
-        return opened[0]
-
-    sources = SecretSources.from_environment(store=store, env_files=config.env_files)
-    refreshers: list[Refresher] = []
-
-    def refresher() -> Refresher:
-        if not refreshers:
-            lookup = lambda record: secret_lookup(config.servers[record.server_name], sources)(record)  # noqa: E731
-            refreshers.append(Refresher(store(), lookup, lambda record: oauth_session(record)))
-        return refreshers[0]
-
-    import os
-    import uuid
-
     gateway_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     token = None if transport == "stdio" or dry_run else gateway_token(allow_unauthenticated, transport)
     options = RunOptions(transport, dry_run, verbose, long_lived, cpus, memory, gateway_id, host, port, token)
-    build = lambda server: make_backend(server, sources, store, refresher, config, options)  # noqa: E731
-    return anyio.run(serve, config, options, build)
+    return anyio.run(serve, config, options, backend_builder(g.config, config, options))
 
 
 GROUP = Group(

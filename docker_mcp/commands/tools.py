@@ -21,36 +21,14 @@ def _run(g: GlobalOptions, servers: tuple[str, ...], body: Any) -> Any:
     import anyio
 
     from ..catalog.store import user_mcp_dir
+    from ..features import is_enabled
     from ..gateway.config import load_config
-    from ..gateway.run import RunOptions, configure_logging, make_backend, with_aggregator
-    from ..oauth.flow import secret_lookup
-    from ..oauth.token_endpoint import oauth_session
-    from ..oauth.tokens import Refresher
-    from ..secrets.resolver import SecretSources
-    from ..secrets.store import CredentialStore, open_store
+    from ..gateway.run import RunOptions, backend_builder, configure_logging, with_aggregator
     from .gateway import _names
 
     configure_logging(False)
-    from ..features import is_enabled
-
     config = load_config(user_mcp_dir(), _names(servers), prefix_all=is_enabled(g.config, "tool-name-prefix"))
-    opened: list[CredentialStore] = []
-
-    def store() -> CredentialStore:
-        if not opened:
-            opened.append(open_store(g.config))
-        return opened[0]
-
-    sources = SecretSources.from_environment(store=store)
-
-    def refresher() -> Refresher:
-        lookup = lambda record: secret_lookup(config.servers[record.server_name], sources)(record)  # noqa: E731
-        return Refresher(store(), lookup, lambda record: oauth_session(record))
-
-    options = RunOptions()
-    return anyio.run(
-        with_aggregator, config, lambda s: make_backend(s, sources, store, refresher, config, options), body
-    )
+    return anyio.run(with_aggregator, config, backend_builder(g.config, config, RunOptions()), body)
 
 
 def _tool_json(route: Any) -> dict[str, Any]:

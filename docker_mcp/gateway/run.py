@@ -41,6 +41,33 @@ class RunOptions:
     token: str | None = None  # the bearer token HTTP clients must send (None: authentication off)
 
 
+def backend_builder(config_dir: str | None, config: GatewayConfig, options: RunOptions) -> Callable[[Server], Backend]:
+    """How the gateway (and `docker mcp tools`) builds each server's backend: the credential store is
+    opened, and the token refresher made, only when a server needs them."""
+    from ..oauth.flow import secret_lookup
+    from ..oauth.token_endpoint import oauth_session
+    from ..oauth.tokens import Refresher
+    from ..secrets.store import open_store
+
+    opened: list[CredentialStore] = []
+    refreshers: list[Refresher] = []
+
+    def store() -> CredentialStore:
+        if not opened:
+            opened.append(open_store(config_dir))
+        return opened[0]
+
+    sources = SecretSources.from_environment(store=store, env_files=config.env_files)
+
+    def refresher() -> Refresher:
+        if not refreshers:
+            lookup = lambda record: secret_lookup(config.servers[record.server_name], sources)(record)  # noqa: E731
+            refreshers.append(Refresher(store(), lookup, lambda record: oauth_session(record)))
+        return refreshers[0]
+
+    return lambda server: make_backend(server, sources, store, refresher, config, options)
+
+
 def make_backend(
     server: Server,
     sources: SecretSources,
