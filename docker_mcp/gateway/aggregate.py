@@ -5,7 +5,7 @@ backend fails that call, never the gateway."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,6 +17,11 @@ from .config import GatewayConfig
 
 log = logging.getLogger("docker_mcp.gateway")
 T = TypeVar("T")
+Pick = Callable[[Backend], Awaitable[Backend]]  # which connection to a server serves this request
+
+
+async def _same(backend: Backend) -> Backend:
+    return backend
 
 
 class CollisionError(DockerMcpError):
@@ -37,6 +42,7 @@ class Aggregator:
         self.prompts: dict[str, tuple[Backend, types.Prompt]] = {}
         self.resources: dict[str, tuple[Backend, types.Resource]] = {}
         self.templates: list[tuple[Backend, types.ResourceTemplate]] = []
+        self._backends: list[Backend] = []
 
     async def add(self, backend: Backend) -> list[types.Tool]:
         """Take a connected backend's enabled tools, its prompts and resources; a name (or URI) another
@@ -64,34 +70,41 @@ class Aggregator:
         self.prompts.update((p.name, (backend, p)) for p in listing.prompts)
         self.resources.update((str(r.uri), (backend, r)) for r in listing.resources)
         self.templates += [(backend, t) for t in listing.templates]
+        self._backends.append(backend)
         return [r.tool for r in tools]
+
+    def backends(self) -> list[Backend]:
+        """Every server added, in order."""
+        return list(self._backends)
 
     def tools(self) -> list[types.Tool]:
         return [r.tool for r in self.routes.values()]
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None, pick: Pick = _same) -> types.CallToolResult:
         route = self.routes.get(name)
         if route is None:
             return error_result(f"unknown tool: {name}")
         try:
-            return await route.backend.call_tool(route.original, arguments)
+            return await (await pick(route.backend)).call_tool(route.original, arguments)
         except Exception as e:
             reason = route.backend.explain(e)
             log.warning("%s: tool %s failed: %s", route.backend.name, name, reason)
             prefix = f"{route.backend.name}: "
             return error_result(reason if reason.startswith(prefix) else prefix + reason)
 
-    async def get_prompt(self, name: str, arguments: dict[str, str] | None) -> types.GetPromptResult:
+    async def get_prompt(
+        self, name: str, arguments: dict[str, str] | None, pick: Pick = _same
+    ) -> types.GetPromptResult:
         if name not in self.prompts:
             raise McpRequestError(f"unknown prompt: {name}")
         backend = self.prompts[name][0]
-        return await self._forward(backend, backend.get_prompt(name, arguments))
+        return await self._forward(backend, lambda b: b.get_prompt(name, arguments), pick)
 
-    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+    async def read_resource(self, uri: str, pick: Pick = _same) -> types.ReadResourceResult:
         backend = self.resources[uri][0] if uri in self.resources else self._template_owner(uri)
         if backend is None:
             raise McpRequestError(f"unknown resource: {uri}")
-        return await self._forward(backend, backend.read_resource(uri))
+        return await self._forward(backend, lambda b: b.read_resource(uri), pick)
 
     def _template_owner(self, uri: str) -> Backend | None:
         for backend, template in self.templates:
@@ -100,9 +113,9 @@ class Aggregator:
                 return backend
         return None
 
-    async def _forward(self, backend: Backend, request: Awaitable[T]) -> T:
+    async def _forward(self, backend: Backend, request: Callable[[Backend], Awaitable[T]], pick: Pick) -> T:
         try:
-            return await request
+            return await request(await pick(backend))
         except McpRequestError:
             raise
         except Exception as e:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable
@@ -44,10 +45,13 @@ class Backend:
     session (its own container) and closes it afterwards.
     """
 
-    def __init__(self, name: str, transport: Transport, long_lived: bool = True, auth: Any = None) -> None:
+    def __init__(
+        self, name: str, transport: Transport, long_lived: bool = True, auth: Any = None, http: HttpStatus | None = None
+    ) -> None:
         self.name = name
         self.long_lived = long_lived
         self.auth = auth  # a BearerToken, whose failure explains a lost connection
+        self.http = http  # a remote server's last HTTP error, which the SDK's error leaves out
         self._transport = transport
         self._tg: TaskGroup | None = None
         self._session: Any = None
@@ -62,6 +66,8 @@ class Backend:
             with anyio.fail_after(limit):
                 if self.long_lived:
                     await tg.start(self._run)
+                    if self._listing is None:
+                        self._listing = await _listing(self._require())
                 else:
                     async with self._open() as session:
                         self._listing = await _listing(session)
@@ -77,6 +83,8 @@ class Backend:
         that the connection closed), else the error itself."""
         if self.auth is not None and self.auth.failure is not None:
             return str(self.auth.failure)
+        if self.http is not None and self.http.failure is not None and _GENERIC_HTTP_ERROR in str(e):
+            return self.http.failure
         return describe(e)
 
     @contextlib.asynccontextmanager
@@ -110,10 +118,6 @@ class Backend:
         finally:
             self._session = None
 
-    @property
-    def connected(self) -> bool:
-        return self._session is not None or self._listing is not None
-
     async def listing(self) -> Listing:
         """The server's tools, prompts, resources and resource templates."""
         if self._listing is not None:
@@ -123,8 +127,13 @@ class Backend:
     async def _request(self, send: Callable[[Any], Any]) -> Any:
         """One request: in its own session (per call), or in the shared one (reopened if it was lost)."""
         if not self.long_lived:
-            async with self._open() as session:
-                return await send(session)
+            limit = connect_timeout()
+            # the deadline covers starting the server and its initialize, not the request itself
+            with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
+                async with self._open() as session:
+                    scope.deadline = math.inf
+                    return await send(session)
+            raise BackendError(f"{self.name}: no answer to initialize within {limit:g} s")
         if self._session is None and self._tg is not None:
             await self.start(self._tg)  # the session was lost: reconnect once for this call
         return await send(self._require())
@@ -149,6 +158,45 @@ class Backend:
     async def stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
+
+    def copy(self) -> Backend:
+        """Another connection to the same server (its own container), knowing what the server offers."""
+        other = Backend(self.name, self._transport, self.long_lived, self.auth, self.http)
+        other._listing = self._listing
+        return other
+
+
+class SessionBackends:
+    """Long-lived servers behind an HTTP front: one connection (one container) per client session.
+    A session's copy of a server starts at the session's first request to it and stops when the
+    session ends (the client's DELETE, a closed SSE stream, or the gateway's exit)."""
+
+    KEY = "docker_mcp.backends"
+
+    def __init__(self, tg: TaskGroup) -> None:
+        self._tg = tg
+
+    async def pick(self, backend: Backend, connection: Any) -> Backend:
+        if not backend.long_lived or connection is None:
+            return backend  # per-call servers start a container per call anyway
+        state: tuple[dict[str, Backend], anyio.Lock] | None = connection.state.get(self.KEY)
+        if state is None:
+            started: dict[str, Backend] = {}
+            state = connection.state[self.KEY] = (started, anyio.Lock())
+
+            async def stop_all() -> None:
+                for copy in started.values():
+                    await copy.stop()
+                    log.info("  - %s: the client session ended; its connection is closed", copy.name)
+
+            connection.exit_stack.push_async_callback(stop_all)
+        mine, lock = state
+        async with lock:  # concurrent first requests of a session start one copy, not two
+            if backend.name not in mine:
+                copy = backend.copy()
+                await copy.start(self._tg)
+                mine[backend.name] = copy
+        return mine[backend.name]
 
 
 @dataclass(frozen=True)
@@ -227,7 +275,24 @@ def expand_headers(server: Server, resolve: Callable[[str, str | None], str]) ->
     return {key: _VAR.sub(value, raw) for key, raw in server.remote.headers.items()}
 
 
-def remote_transport(server: Server, headers: dict[str, str], auth: Any) -> Transport:
+_GENERIC_HTTP_ERROR = "Server returned an error response"  # the SDK's error for any other non-2xx answer
+
+
+class HttpStatus:
+    """Remembers a remote server's last HTTP error answer ("HTTP 500 from <url>"), to say it instead of
+    the SDK's generic error."""
+
+    def __init__(self) -> None:
+        self.failure: str | None = None
+
+    async def hook(self, response: Any) -> None:
+        if response.status_code >= 400:
+            self.failure = f"HTTP {response.status_code} from {response.request.url}"
+        elif response.status_code < 300:
+            self.failure = None
+
+
+def remote_transport(server: Server, headers: dict[str, str], auth: Any, http: HttpStatus | None = None) -> Transport:
     """Streamable HTTP, or SSE when the catalog says so (remote.transport_type: sse, or sseEndpoint)."""
     url = server.remote.url or server.sse_endpoint
     sse = server.remote.transport_type == "sse" or (not server.remote.url and bool(server.sse_endpoint))
@@ -245,7 +310,9 @@ def remote_transport(server: Server, headers: dict[str, str], auth: Any) -> Tran
 
             timeout = httpx2.Timeout(30, read=300)
             async with (
-                httpx2.AsyncClient(headers=headers, auth=auth, timeout=timeout) as client,
+                httpx2.AsyncClient(
+                    headers=headers, auth=auth, timeout=timeout, event_hooks={"response": [http.hook]} if http else None
+                ) as client,
                 streamable_http_client(url, http_client=client) as streams,
             ):
                 yield streams

@@ -71,17 +71,34 @@ async def _plain(send: Any, status: int, body: bytes, headers: list[tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
+def transport_security(host: str) -> Any:
+    """DNS-rebinding protection when listening on loopback: a browser page from another origin may not
+    reach the gateway (Host and Origin must be loopback ones). Both HTTP fronts use it."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return None  # e.g. 0.0.0.0 in a container: the bearer token is the protection
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+
+
 def http_app(server: Any, transport: str, host: str) -> Any:
     """The ASGI app of one HTTP transport, over the SDK's transports."""
+    security = transport_security(host)
     if transport == "streaming":
         # plain JSON answers to POSTs (no SSE framing for each response); server-initiated messages still stream on GET
-        return server.streamable_http_app(streamable_http_path="/mcp", host=host, json_response=True)
+        return server.streamable_http_app(
+            streamable_http_path="/mcp", host=host, json_response=True, transport_security=security
+        )
     from mcp.server.sse import SseServerTransport
     from starlette.applications import Starlette
     from starlette.responses import Response
     from starlette.routing import Mount, Route
 
-    sse = SseServerTransport("/messages/")
+    sse = SseServerTransport("/messages/", security_settings=security)
 
     async def handle_sse(request: Any) -> Response:
         async with sse.connect_sse(request.scope, request.receive, request._send) as streams:

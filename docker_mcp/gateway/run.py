@@ -20,7 +20,7 @@ from ..errors import DockerMcpError
 from ..secrets.resolver import SecretSources, resolve_secret
 from ..secrets.store import CredentialStore
 from .aggregate import Aggregator
-from .backends import Backend, BackendError, describe, expand_headers, remote_transport
+from .backends import Backend, BackendError, HttpStatus, SessionBackends, describe, expand_headers, remote_transport
 from .config import GatewayConfig
 
 log = logging.getLogger("docker_mcp.gateway")
@@ -84,7 +84,8 @@ def make_backend(
             from .auth import BearerToken
 
             auth = BearerToken(refresher(), server.name)
-        return Backend(server.name, remote_transport(server, headers, auth), auth=auth)
+        http = HttpStatus()
+        return Backend(server.name, remote_transport(server, headers, auth, http), auth=auth, http=http)
     if server.image:
         return _container_backend(server, sources, config, options)
     raise BackendError(f"{server.name}: neither an image nor a remote.url: nothing to run")
@@ -159,22 +160,31 @@ async def connect_all(
     return problems
 
 
-def front_server(aggregator: Aggregator) -> Any:
+def front_server(aggregator: Aggregator, sessions: SessionBackends | None = None) -> Any:
+    """The MCP server the clients talk to. With `sessions` (the HTTP fronts), each client session gets
+    its own connection to every long-lived server; without (stdio: one client), they are shared."""
     from mcp.server.lowlevel import Server as McpServer
 
     from ..metadata import version
+
+    def pick(ctx: Any) -> Any:
+        if sessions is None:
+            return lambda backend: _shared(backend)
+        # the client connection this request came on (the SDK keeps it on the request's session)
+        connection = getattr(ctx.session, "_connection", None)
+        return lambda backend: sessions.pick(backend, connection)
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=aggregator.tools())
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await aggregator.call_tool(params.name, params.arguments)
+        return await aggregator.call_tool(params.name, params.arguments, pick(ctx))
 
     async def list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=[p for _, p in aggregator.prompts.values()])
 
     async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await _as_mcp_error(aggregator.get_prompt(params.name, params.arguments))
+        return await _as_mcp_error(aggregator.get_prompt(params.name, params.arguments, pick(ctx)))
 
     async def list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
         return types.ListResourcesResult(resources=[r for _, r in aggregator.resources.values()])
@@ -183,7 +193,7 @@ def front_server(aggregator: Aggregator) -> Any:
         return types.ListResourceTemplatesResult(resource_templates=[t for _, t in aggregator.templates])
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        return await _as_mcp_error(aggregator.read_resource(str(params.uri)))
+        return await _as_mcp_error(aggregator.read_resource(str(params.uri), pick(ctx)))
 
     return McpServer(
         "docker-mcp-gateway",
@@ -196,6 +206,10 @@ def front_server(aggregator: Aggregator) -> Any:
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
     )
+
+
+async def _shared(backend: Backend) -> Backend:
+    return backend
 
 
 async def _as_mcp_error(request: Awaitable[T]) -> T:
@@ -312,9 +326,11 @@ async def _serve(config: GatewayConfig, options: RunOptions, build: Callable[[Se
             from .front import BearerGate, http_app, serve_http
 
             path = "/mcp" if options.transport == "streaming" else "/sse"
-            app = BearerGate(
-                http_app(front_server(aggregator), options.transport, options.host), options.token, lambda: True
-            )
+            for backend in aggregator.backends():
+                if backend.long_lived:
+                    await backend.stop()  # it was for the listing: each client session gets its own
+            server = front_server(aggregator, SessionBackends(tg))
+            app = BearerGate(http_app(server, options.transport, options.host), options.token, lambda: True)
             log.warning("> Start %s server on port %d", options.transport, options.port)
             log.warning("> Gateway URL: http://localhost:%d%s", options.port, path)
             await serve_http(app, options.host, options.port, stop)

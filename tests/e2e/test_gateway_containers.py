@@ -171,3 +171,97 @@ def test_containers_left_by_a_killed_gateway_are_removed_at_the_next_start(engin
     remaining = docker_engine.containers(f"label=docker-mcp-gateway={alive}")
     assert len(remaining) == 1 and docker_engine.containers(f"label=docker-mcp-gateway={orphan}") == []
     docker_engine.docker("rm", "-f", *remaining)
+
+
+def import_switchable(user, images, tmp_path):
+    """A faults server whose mode a file in a mounted volume sets, read by each (per-call) container."""
+    state = tmp_path / "fault-state"
+    state.mkdir()
+    (state / "mode").write_text("none")
+    catalog = tmp_path / "switchable.yaml"
+    catalog.write_text(
+        f"""name: switchable
+registry:
+  switchable:
+    type: server
+    image: {images["faults"]}
+    volumes:
+      - {state}:/fault
+    env:
+      - name: FAULT_FILE
+        value: /fault/mode
+"""
+    )
+    assert user.docker("mcp", "catalog", "import", str(catalog)).returncode == 0
+    return state / "mode"
+
+
+def test_a_server_failing_in_a_calls_own_container_fails_only_that_call(engine_user, images, tmp_path):
+    """Per-call containers: the server listed its tools at start, then its next container never answers
+    initialize, answers garbage, or exits mid-call; each fails that call, and the time server still
+    answers the next one."""
+    mode = import_switchable(engine_user, images, tmp_path)
+
+    async def body(session):
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert {"echo", "get_current_time"} <= names
+        healthy = await session.call_tool("echo", {"text": "first"})
+        assert not healthy.is_error and healthy.content[0].text == "first"
+        seen = {}
+        for fault in ("no-initialize", "garbage", "exit-mid-call"):
+            mode.write_text(fault)
+            failed = await session.call_tool("echo", {"text": "x"})
+            assert failed.is_error, (fault, failed.content)
+            seen[fault] = failed.content[0].text
+            ok = await session.call_tool("get_current_time", {"timezone": "UTC"})
+            assert not ok.is_error, (fault, ok.content)
+        mode.write_text("none")
+        again = await session.call_tool("echo", {"text": "again"})
+        assert not again.is_error and again.content[0].text == "again"
+        return seen
+
+    env = {**engine_user.env, "DOCKER_MCP_CONNECT_TIMEOUT": "5"}
+    seen = anyio.run(with_gateway, env, ["--servers", "switchable,time"], body)
+    assert all(text.startswith("switchable: ") for text in seen.values()), seen
+    assert seen["no-initialize"] == "switchable: no answer to initialize within 5 s"
+
+
+def test_long_lived_servers_get_one_container_per_http_client_session(engine_user, docker_engine, images, tmp_path):
+    """--long-lived behind the streamable HTTP front: a client session keeps its container across calls,
+    another session gets another container, and a session's container goes when the session ends."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    from tests.e2e.oauth_support import free_port
+    from tests.e2e.test_gateway_http import TOKEN, start_gateway, stop
+
+    import_switchable(engine_user, images, tmp_path)
+    port = free_port()
+    gateway = start_gateway(engine_user, "streaming", port, "--servers", "switchable", "--long-lived")
+    url = f"http://127.0.0.1:{port}/mcp"
+
+    async def hostnames(calls: int) -> list[str]:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            out = []
+            for _ in range(calls):
+                result = await session.call_tool("echo-env", {"name": "HOSTNAME"})  # the container's ID
+                assert not result.is_error, result.content
+                out.append(result.content[0].text)
+            return out
+
+    try:
+        first = anyio.run(hostnames, 3)
+        second = anyio.run(hostnames, 2)
+        assert len(set(first)) == 1 and len(set(second)) == 1, (first, second)
+        assert first[0] != second[0]
+        deadline = time.time() + 20  # both sessions ended: their containers stop and are removed (--rm)
+        while labelled(docker_engine) and time.time() < deadline:
+            time.sleep(0.2)
+        assert labelled(docker_engine) == []
+    finally:
+        stop(gateway)

@@ -64,6 +64,12 @@ def test_http_front_needs_the_bearer_token_and_serves_tools(plugin, tmp_path, tr
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"bearer {TOKEN}"}):
                 r = requests.get(url, headers=headers, timeout=5)
                 assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Bearer realm="MCP Gateway"'
+            # a page of another origin cannot use the gateway even with the token (DNS rebinding)
+            bearer = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text/event-stream"}
+            r = requests.get(url, headers={**bearer, "Origin": "http://evil.example"}, timeout=5)
+            assert r.status_code == 403 and "Origin" in r.text
+            r = requests.get(url, headers={**bearer, "Host": "evil.example:80"}, timeout=5)
+            assert r.status_code == 421
 
             async def client():
                 auth = {"Authorization": f"Bearer {TOKEN}"}

@@ -233,3 +233,26 @@ def test_the_mcp_inspector_cli_lists_and_calls_tools_through_the_gateway(gateway
         assert called.returncode == 0, called.stdout + called.stderr
         result = json.loads(called.stdout)
         assert result["isError"] is False and result["content"][0]["text"] == "alpha: inspected"
+
+
+def test_a_remote_that_starts_answering_500_fails_that_call_and_the_next_healthy_call_works(gateway_user, tmp_path):
+    from tests.servers.mcp_remote import RemoteMcpServer
+
+    with (
+        RemoteMcpServer(auth=None, tool_prefix="flaky") as flaky,
+        RemoteMcpServer(auth=None, tool_prefix="steady") as steady,
+    ):
+        import_remote(gateway_user, tmp_path, "flaky", flaky.url)
+        import_remote(gateway_user, tmp_path, "steady", steady.url)
+
+        async def body(session):
+            assert not (await session.call_tool("flaky_add", {"a": 1, "b": 1})).is_error
+            flaky.fault = "500"
+            failed = await session.call_tool("flaky_add", {"a": 2, "b": 2})
+            assert failed.is_error and failed.content[0].text.startswith("flaky: "), failed.content
+            ok = await session.call_tool("steady_add", {"a": 2, "b": 3})
+            assert not ok.is_error and ok.content[0].text == "5"
+            return failed.content[0].text
+
+        text = anyio.run(with_gateway, gateway_user, ["--servers", "flaky,steady"], body)
+        assert "500" in text, text

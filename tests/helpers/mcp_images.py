@@ -22,7 +22,10 @@ engine with ``docker import``:
 
   ``echo-env`` {name} returns the value of the environment variable NAME in the container (a tool
   error when it is not set), so a test can check that a secret reached the container's environment.
-  FAULT_EXIT_CODE changes the status of ``exit-mid-call``. Every mode first writes
+  FAULT_EXIT_CODE changes the status of ``exit-mid-call``. FAULT_FILE names a file (say, in a mounted
+  volume) whose content, when it exists, is the mode instead of FAULT: read at each start, it lets a
+  test turn a server that listed its tools well into a faulty one for the next (per-call) container.
+  Every mode first writes
   ``mcp-faults: started, FAULT=<mode>`` to stderr, so a test can tell a silent server from one that
   has not started yet.
 
@@ -89,6 +92,9 @@ import os
 import sys
 
 FAULT = os.environ.get("FAULT", "none")
+if os.environ.get("FAULT_FILE") and os.path.exists(os.environ["FAULT_FILE"]):
+    with open(os.environ["FAULT_FILE"]) as f:
+        FAULT = f.read().strip()
 KNOWN = ("none", "exit-mid-call", "no-initialize", "garbage", "noisy", "slow")
 if FAULT not in KNOWN:
     print(f"mcp-faults: unknown FAULT {FAULT!r}; one of {', '.join(KNOWN)}", file=sys.stderr)
