@@ -21,26 +21,43 @@ HELP_FLAGS = ("-h", "--help")
 
 def run(opts: GlobalOptions, args: list[str]) -> int:
     """Run `docker mcp ARGS`; returns the process exit code."""
+    as_json = asks_for_json(args)
     try:
         return _dispatch(opts, args)
     except UsageError as e:
-        _report(opts, str(e))
-        sys.stderr.write(f"\nRun '{e.command_path} --help' for more information.\n")
+        _report(opts, str(e), as_json)
+        if not as_json:
+            sys.stderr.write(f"\nRun '{e.command_path} --help' for more information.\n")
         return e.exit_code
     except DockerMcpError as e:
-        _report(opts, str(e))
+        _report(opts, str(e), as_json)
         return e.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        _report(opts, "interrupted", as_json, trace=False)
         return 130
     except Exception as e:  # an unexpected failure still gets one line; --debug adds the traceback
-        _report(opts, f"unexpected error: {type(e).__name__}: {e} (run with --debug for details)")
+        _report(opts, f"unexpected error: {type(e).__name__}: {e} (run with --debug for details)", as_json)
         return 1
 
 
-def _report(opts: GlobalOptions, message: str) -> None:
-    if opts.debug:
+def asks_for_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON output (`--json`, `--format json`, `--format=json`)."""
+    args = _before_double_dash(args)
+    return any(
+        a in ("--json", "--format=json") or (a == "--format" and args[i + 1 : i + 2] == ["json"])
+        for i, a in enumerate(args)
+    )
+
+
+def _report(opts: GlobalOptions, message: str, as_json: bool, trace: bool = True) -> None:
+    """The one place errors are printed, on stderr: the message on one line, or in JSON mode the one-line
+    object `{"error": message}` (docs/json-contract.md). Stdout gets nothing."""
+    if opts.debug and trace:
         traceback.print_exc(file=sys.stderr)
+    if as_json:
+        import json
+
+        message = json.dumps({"error": message})
     sys.stderr.write(message + "\n")
 
 
@@ -85,7 +102,10 @@ def _run_command(opts: GlobalOptions, command: Command, path: list[str], args: l
     ]
     for o in command.options:
         kind: Any = click.Choice(o.choices) if o.choices else o.type
-        if o.is_flag:
+        if o.is_flag and o.default is True:
+            # on unless `--flag=false`, as the Go plugin's boolean flags take it
+            params.append(click.Option(list(o.flags), o.dest, is_flag=False, flag_value="true", type=click.BOOL))
+        elif o.is_flag:
             params.append(click.Option(list(o.flags), o.dest, is_flag=True, default=bool(o.default)))
         else:
             params.append(click.Option(list(o.flags), o.dest, type=kind, default=o.default, multiple=o.multiple))

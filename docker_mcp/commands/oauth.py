@@ -36,23 +36,26 @@ def ls(g: GlobalOptions, json: bool = False) -> None:
     servers, store, _ = _context(g)
     rows = authorizations({name: s for name, (_, s) in servers.items()}, store)
     if json:
-        print_json(
-            [
-                {
-                    "app": r.app,
-                    "clientType": r.client_type,
-                    "authorized": r.authorized,
-                    "expiresAt": r.expires_at,
-                    "scopes": r.scopes,
-                }
-                for r in rows
-            ]
-        )
+        print_json([app_json(r) for r in rows])
     elif rows:
         print_table(
             ("NAME", "CLIENT", "AUTHORIZED", "EXPIRES"),
             [(r.app, r.client_type or "-", "yes" if r.authorized else "no", r.expires_at or "-") for r in rows],
         )
+
+
+def app_json(r: Any) -> dict[str, Any]:
+    """One `oauth ls --json` element: the Go plugin's OAuthApp keys, then this plugin's additions
+    (docs/json/oauth-ls.schema.json)."""
+    return {
+        "app": r.app,
+        "authorized": r.authorized,
+        "provider": r.provider or r.app,
+        "scopes": [{"name": s} for s in r.scopes],
+        "tools": list(r.tools),
+        "clientType": r.client_type,
+        "expiresAt": r.expires_at,
+    }
 
 
 def authorize(

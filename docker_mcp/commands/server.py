@@ -67,7 +67,8 @@ def disable(g: GlobalOptions, name: tuple[str, ...]) -> None:
         sys.stdout.write(f'Server "{server}" disabled.\n')
 
 
-def inspect(g: GlobalOptions, name: str) -> None:
+def inspect(g: GlobalOptions, name: str, format: str | None = None) -> None:
+    # always JSON; --format json is accepted so that a caller can ask for it (and get JSON errors)
     from ..catalog.registry import ServerNotFoundError, enabled_names, enabled_tools
     from ..catalog.schema import server_json
     from ..catalog.store import user_mcp_dir
@@ -118,7 +119,11 @@ GROUP = Group(
         Command("enable", "Enable servers", enable, args=(NAMES,), aliases=("add",)),
         Command("disable", "Disable servers", disable, args=(NAMES,), aliases=("remove", "rm")),
         Command(
-            "inspect", "Show a server's catalog entry and tools as JSON", inspect, args=(Argument("NAME", "A server"),)
+            "inspect",
+            "Show a server's catalog entry and tools as JSON",
+            inspect,
+            args=(Argument("NAME", "A server"),),
+            options=(Option(("--format",), "Output format (always JSON)", metavar="FORMAT", choices=("json",)),),
         ),
         Command("reset", "Disable every server", reset),
     ),

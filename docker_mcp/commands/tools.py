@@ -32,11 +32,14 @@ def _run(g: GlobalOptions, servers: tuple[str, ...], body: Any) -> Any:
 
 
 def _tool_json(route: Any) -> dict[str, Any]:
+    """The MCP Tool as the gateway serves it (the Go plugin prints the same), plus the server it comes from."""
+    tool = route.tool.model_dump(mode="json", by_alias=True, exclude_none=True)
     return {
         "name": route.tool.name,
         "server": route.backend.name,
         "description": route.tool.description or "",
         "inputSchema": route.tool.input_schema,
+        **{k: v for k, v in tool.items() if k not in ("name", "description", "inputSchema")},
     }
 
 
@@ -69,7 +72,8 @@ def count(g: GlobalOptions, servers: tuple[str, ...] = (), format: str | None = 
         sys.stdout.write(f"{n} tools\n")
 
 
-def inspect(g: GlobalOptions, tool: str, servers: tuple[str, ...] = ()) -> None:
+def inspect(g: GlobalOptions, tool: str, servers: tuple[str, ...] = (), format: str | None = None) -> None:
+    # always JSON; --format json is accepted as the Go plugin's tools commands take it
     async def body(aggregator: Any) -> dict[str, Any] | None:
         route = aggregator.routes.get(tool)
         return _tool_json(route) if route else None
@@ -104,6 +108,8 @@ def call(
 
     result = _run(g, servers, body)
     if format == "json":
+        if result.is_error:  # in JSON mode a failure is the error object on stderr, as for any command
+            raise DockerMcpError(f"error calling tool {tool}: {_text(result)}")
         print_json(result.model_dump(mode="json", by_alias=True, exclude_none=True))
     else:
         for item in result.content:
@@ -118,6 +124,10 @@ def call(
     return 1 if result.is_error else 0
 
 
+def _text(result: Any) -> str:
+    return " ".join(" ".join(getattr(item, "text", "").split()) for item in result.content).strip()
+
+
 GROUP = Group(
     "tools",
     "List, inspect and call the tools the gateway serves",
@@ -129,7 +139,7 @@ GROUP = Group(
             "Show a tool's description and input schema as JSON",
             inspect,
             args=(Argument("TOOL", "A tool name"),),
-            options=(SERVERS,),
+            options=(SERVERS, FORMAT),
         ),
         Command(
             "call",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..catalog.schema import Server
@@ -239,11 +239,15 @@ def _revoke_at_server(
 
 @dataclass(frozen=True)
 class Authorization:
+    """One row of `oauth ls` (its JSON is docs/json/oauth-ls.schema.json)."""
+
     app: str
     client_type: str | None
     authorized: bool
     expires_at: str | None
     scopes: list[str]
+    provider: str = ""  # the OAuth provider's name; the app's when the catalog names none
+    tools: tuple[str, ...] = ()  # the tools the catalog declares for the server
 
 
 def authorizations(servers: dict[str, Server], store: CredentialStore) -> list[Authorization]:
@@ -258,13 +262,21 @@ def authorizations(servers: dict[str, Server], store: CredentialStore) -> list[A
         client_type = record.client_type if record is not None else None
         if server is not None and server.oauth is not None and server.oauth.credentials is not None:
             client_type = PRE_REGISTERED
+        providers = server.oauth.providers if server is not None and server.oauth is not None else ()
         rows.append(
             Authorization(
                 app=name,
                 client_type=client_type,
                 authorized=token is not None,
-                expires_at=token.expiry.isoformat() if token is not None and token.expiry else None,
+                expires_at=_utc_seconds(token.expiry) if token is not None and token.expiry else None,
                 scopes=token.scope.split() if token is not None else [],
+                provider=providers[0].provider if providers else name,
+                tools=tuple(str(t["name"]) for t in server.tools) if server is not None else (),
             )
         )
     return rows
+
+
+def _utc_seconds(moment: datetime) -> str:
+    """RFC 3339 in UTC to the second: 2026-07-23T12:03:05Z."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

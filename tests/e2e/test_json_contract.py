@@ -9,7 +9,9 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,8 @@ from referencing import Registry, Resource
 
 from tests.conftest import ROOT, SLACK_EXAMPLE, setup_cfg_version
 from tests.e2e.conftest import DOCKER, Plugin
+from tests.e2e.oauth_support import OAuthUser, free_port, remote_entry
+from tests.servers.desktop_standin import DesktopBackend
 
 SCHEMA_DIR = os.path.join(ROOT, "docs", "json")
 RFC3339_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
@@ -264,7 +268,10 @@ def user(installed_config, shiv_root, tmp_path_factory, files) -> Plugin:
 
 
 def test_schemas_are_valid_draft_2020_12_with_an_id_each():
-    assert set(SCHEMAS) == {"version", "feature-ls", "catalog-ls", "catalog-show", "server-ls", "server-inspect"}
+    assert set(SCHEMAS) == {
+        *("version", "feature-ls", "catalog-ls", "catalog-show", "server-ls", "server-inspect"),
+        *("secret-ls", "oauth-ls", "tools-ls", "tools-count", "tools-inspect", "tools-call", "error"),
+    }
     for name, schema in SCHEMAS.items():
         Draft202012Validator.check_schema(schema)
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -401,6 +408,23 @@ def test_server_inspect_json_marks_tools_from_the_tools_yaml_allow_list(user):
     ]
 
 
+# Desktop mode changes nothing of what does not come from a credential store or Desktop
+
+
+def test_the_same_documents_with_docker_desktop_running(user):
+    commands = [
+        ("version", "version", "--format", "json"),
+        ("feature-ls", "feature", "ls", "--format", "json"),
+        ("catalog-ls", "catalog", "ls", "--format", "json"),
+        ("catalog-show", "catalog", "show", "team", "--format", "json"),
+        ("server-ls", "server", "ls", "--json"),
+        ("server-inspect", "server", "inspect", "dockerhub", "--format", "json"),
+    ]
+    ce = [json_of(user, *command) for command in commands]
+    with DesktopBackend(user.home):
+        assert [json_of(user, *command) for command in commands] == ce
+
+
 # empty states
 
 
@@ -495,3 +519,296 @@ def test_non_finite_yaml_numbers_never_reach_stdout_as_invalid_json(plugin, tmp_
         return
     json_of(plugin, "catalog-show", "catalog", "show", "nan", "--format", "json")
     json_of(plugin, "server-inspect", "server", "inspect", "nan")
+
+
+# --- the commands whose output depends on the mode: CE (the credsStore helper) or Docker Desktop ------
+
+BIN = os.path.join(ROOT, "tests", "servers", "bin")  # the docker-credential-desktop stand-in
+MODES = ("ce", "desktop")
+STORE_PROGRAM = {"ce": "docker-credential-pass", "desktop": "docker-credential-desktop"}
+PLANTED = "PLANTED-json-contract-value-8088"
+
+
+@dataclass
+class ModeUser:
+    plugin: Plugin
+    mode: str
+    tmp: Path
+    desktop: DesktopBackend | None  # the Desktop stand-in, in desktop mode
+
+
+@pytest.fixture(params=MODES)
+def mode_user(request, plugin, pass_env, tmp_path):
+    """A user with docker-credential-pass as credsStore and Desktop's credential helper (a stand-in) on
+    PATH; in `desktop` mode Docker Desktop runs (a backend stand-in answering /ping), in `ce` mode nothing
+    answers, so the same environment gives the two modes."""
+    with open(os.path.join(plugin.config_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump({"credsStore": "pass"}, f)
+    plugin.env.update(pass_env)
+    plugin.env.update(
+        PATH=f"{BIN}:{plugin.env['PATH']}",
+        DESKTOP_CREDENTIALS_FILE=str(tmp_path / "desktop-credentials.json"),
+        DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS="1",
+        BROWSER_LOG=str(tmp_path / "browser.jsonl"),
+    )
+    if request.param == "ce":
+        yield ModeUser(plugin, "ce", tmp_path, None)
+        return
+    with DesktopBackend(plugin.home) as desktop:
+        yield ModeUser(plugin, "desktop", tmp_path, desktop)
+
+
+def json_error(plugin: Plugin, *args: str, exit_code: int = 1) -> str:
+    """A command asked for JSON that fails: the exit code, nothing on stdout, and on stderr exactly one
+    line, the error object. Returns its message."""
+    r = run(plugin, *args)
+    assert (r.returncode, r.stdout) == (exit_code, ""), r.stdout + r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and r.stderr.endswith("\n"), r.stderr
+    error = json.loads(lines[0])
+    validate("error", error)
+    return str(error["error"])
+
+
+def text_error(plugin: Plugin, *args: str, exit_code: int = 1) -> str:
+    r = run(plugin, *args)
+    assert (r.returncode, r.stdout) == (exit_code, ""), r.stdout + r.stderr
+    return r.stderr
+
+
+# secret ls
+
+
+def test_secret_ls_json(mode_user):
+    user = mode_user.plugin
+    assert json_of(user, "secret-ls", "secret", "ls", "--json") == []
+    for name in ("slack-official.client_secret", "github.personal_access_token"):
+        r = user.docker("mcp", "secret", "set", name, input=PLANTED + "\n")
+        assert r.returncode == 0, r.stderr
+    r = run(user, "secret", "ls", "--json")
+    assert PLANTED not in r.stdout + r.stderr
+    assert json_of(user, "secret-ls", "secret", "ls", "--json") == [
+        {"name": "github.personal_access_token", "provider": STORE_PROGRAM[mode_user.mode]},
+        {"name": "slack-official.client_secret", "provider": STORE_PROGRAM[mode_user.mode]},
+    ]
+
+
+# oauth ls
+
+UNAUTHORIZED_ENTRY = """\
+name: acme
+type: remote
+remote:
+  url: https://mcp.acme.example/mcp
+oauth:
+  providers:
+    - provider: acme-oauth
+  scopes: [read, write]
+  credentials:
+    clientId: acme-app
+tools:
+  - name: search
+  - name: fetch
+"""
+
+
+def test_oauth_ls_json_empty(mode_user):
+    assert json_of(mode_user.plugin, "oauth-ls", "oauth", "ls", "--json") == []
+    assert run(mode_user.plugin, "oauth", "ls", "--json").stdout == "[]\n"
+
+
+def test_oauth_ls_json_of_a_server_not_yet_authorized(mode_user):
+    path = mode_user.tmp / "acme.yaml"
+    path.write_text(UNAUTHORIZED_ENTRY)
+    ok(mode_user.plugin, "catalog", "import", str(path))
+    assert json_of(mode_user.plugin, "oauth-ls", "oauth", "ls", "--json") == [
+        {
+            "app": "acme",
+            "authorized": False,
+            "provider": "acme-oauth",
+            "scopes": [],
+            "tools": ["search", "fetch"],
+            "clientType": "pre-registered",
+            "expiresAt": None,
+        }
+    ]
+
+
+def test_oauth_ls_json_of_docker_desktop_apps(mode_user):
+    if mode_user.desktop is None:
+        pytest.skip("Docker Desktop's apps are listed in Desktop mode only")
+    mode_user.desktop.add_app("github", authorized=True, provider="github", scopes=("repo", "read:org"))
+    mode_user.desktop.add_app("notion-remote", provider="notion")
+    path = mode_user.tmp / "acme.yaml"
+    path.write_text(UNAUTHORIZED_ENTRY)  # a pre-registered client: the local flow's, in Desktop mode too
+    ok(mode_user.plugin, "catalog", "import", str(path))
+    rows = json_of(mode_user.plugin, "oauth-ls", "oauth", "ls", "--json")
+    assert [(r["app"], r["clientType"], r["authorized"]) for r in rows] == [
+        ("acme", "pre-registered", False),
+        ("github", "desktop", True),
+        ("notion-remote", "desktop", False),
+    ]
+    assert rows[1] == {
+        "app": "github",
+        "authorized": True,
+        "provider": "github",
+        "scopes": [{"name": "repo"}, {"name": "read:org"}],
+        "tools": [],
+        "clientType": "desktop",
+        "expiresAt": None,
+    }
+    assert rows[2]["provider"] == "notion"
+
+
+@pytest.mark.parametrize("client", ["pre-registered", "dcr"])
+def test_oauth_ls_json_of_an_authorized_server(mode_user, client):
+    from tests.helpers.oidc import start_oidc
+    from tests.servers.protected_resource import ProtectedResource
+
+    if client == "dcr" and mode_user.mode == "desktop":
+        pytest.skip("in Desktop mode Docker Desktop authorizes DCR servers (tests/e2e/test_desktop_*.py)")
+    user = OAuthUser(mode_user.plugin, mode_user.tmp, mode_user.tmp / "browser.jsonl", [])
+    port = free_port()
+    with ProtectedResource() as resource:
+        app = {
+            "client_id": "pre-registered-app",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": [f"http://127.0.0.1:{port}/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "scope": "mcp:tools",
+        }
+        config = {
+            "resource": resource.url,
+            "registration": client == "dcr",
+            "tokenEndpointAuthMethods": ["none"],
+            "clients": [app] if client == "pre-registered" else [],
+        }
+        with start_oidc(mode_user.tmp, config) as oidc:
+            resource.authorization_server = oidc.issuer
+            client_id = "pre-registered-app" if client == "pre-registered" else None
+            user.import_server(remote_entry("acme", resource.url, client_id=client_id))
+            r = user.authorize("acme", port)
+            assert r.returncode == 0, r.stdout + r.stderr
+    [row] = json_of(mode_user.plugin, "oauth-ls", "oauth", "ls", "--json")
+    assert {k: v for k, v in row.items() if k != "expiresAt"} == {
+        "app": "acme",
+        "authorized": True,
+        "provider": "acme",
+        "scopes": [{"name": "mcp:tools"}],
+        "tools": [],
+        "clientType": client,
+    }
+    expires = datetime.fromisoformat(row["expiresAt"].replace("Z", "+00:00"))
+    assert timedelta(0) < expires - datetime.now(expires.tzinfo) < timedelta(days=1)
+    if mode_user.mode == "desktop":  # the token went to Desktop's credential helper
+        with open(mode_user.plugin.env["DESKTOP_CREDENTIALS_FILE"], encoding="utf-8") as f:
+            assert any(e["Username"] == "oauth2_acme" for e in json.load(f).values())
+
+
+# tools ls | count | inspect | call, against a real MCP server imported as a remote server
+
+
+@pytest.fixture
+def tools_user(mode_user):
+    from tests.servers.mcp_remote import RemoteMcpServer
+
+    with RemoteMcpServer(auth=None, tool_prefix="remote") as server:
+        path = mode_user.tmp / "remote.yaml"
+        path.write_text(f"name: remote\ntype: remote\nremote:\n  url: {server.url}\n")
+        ok(mode_user.plugin, "catalog", "import", str(path))
+        ok(mode_user.plugin, "server", "enable", "remote")
+        yield mode_user.plugin
+
+
+def test_tools_ls_count_and_inspect_json(tools_user):
+    tools = json_of(tools_user, "tools-ls", "tools", "ls", "--format", "json")
+    assert [(t["name"], t["server"]) for t in tools] == [
+        ("remote_add", "remote"),
+        ("remote_echo", "remote"),
+        ("remote_whoami", "remote"),
+    ]
+    add = tools[0]
+    assert add["description"] == "Add two integers."
+    assert add["inputSchema"]["properties"]["a"]["type"] == "integer"
+    assert add["inputSchema"]["required"] == ["a", "b"]
+    assert json_of(tools_user, "tools-count", "tools", "count", "--format", "json") == {"count": 3}
+    assert json_of(tools_user, "tools-inspect", "tools", "inspect", "remote_add", "--format", "json") == add
+    assert json_of(tools_user, "tools-inspect", "tools", "inspect", "remote_add") == add  # always JSON
+
+
+def test_tools_call_json(tools_user):
+    result = json_of(tools_user, "tools-call", "tools", "call", "remote_add", "a=2", "b=40", "--format", "json")
+    assert result["content"] == [{"type": "text", "text": "42"}] and result["isError"] is False
+    echoed = json_of(tools_user, "tools-call", "tools", "call", "remote_echo", "text=hi there", "--format", "json")
+    assert echoed["content"][0]["text"] == "hi there"
+
+
+def test_tools_json_errors(tools_user):
+    message = json_error(tools_user, "tools", "call", "nosuch", "--format", "json")
+    assert message == "tool nosuch not found: see docker mcp tools ls"
+    assert text_error(tools_user, "tools", "call", "nosuch") == message + "\n"
+    message = json_error(tools_user, "tools", "inspect", "nosuch", "--format", "json")
+    assert message == "tool nosuch not found: see docker mcp tools ls"
+    # a tool that answers with an error result: the command fails, the tool's message in the error
+    message = json_error(tools_user, "tools", "call", "remote_add", "a=two", "b=1", "--format", "json")
+    assert message.startswith("error calling tool remote_add: ") and "remote_add" in message
+    message = json_error(tools_user, "tools", "call", "remote_add", "not-a-pair", "--format", "json", exit_code=125)
+    assert message == "argument 'not-a-pair' is not key=value"
+
+
+# errors in JSON mode
+
+
+def test_json_error_of_an_unknown_server(plugin):
+    message = json_error(plugin, "server", "inspect", "nosuch", "--format", "json")
+    assert message == 'server "nosuch" not found in any configured catalog'
+    assert text_error(plugin, "server", "inspect", "nosuch") == message + "\n"
+
+
+def test_json_error_of_an_unknown_catalog(plugin):
+    message = json_error(plugin, "catalog", "show", "nosuch", "--format", "json")
+    assert text_error(plugin, "catalog", "show", "nosuch") == message + "\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("secret", "ls", "--json"),
+        ("oauth", "ls", "--json"),
+    ],
+)
+def test_json_error_of_a_broken_credential_store(plugin, args):
+    with open(os.path.join(plugin.config_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump({"credsStore": "nosuch"}, f)
+    message = json_error(plugin, *args)
+    assert message.startswith("credential helper docker-credential-nosuch") and "not on PATH" in message
+    assert text_error(plugin, *args[:-1]) == message + "\n"
+    with open(os.path.join(plugin.config_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump({}, f)
+    assert json_error(plugin, *args).startswith("no credential helper configured")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("server", "ls", "--json", "--bogus"),
+        ("oauth", "ls", "--json", "extra"),
+        ("tools", "ls", "--format", "json", "--servers"),
+        ("version", "--format=json", "--bogus"),
+        ("catalog", "nosuch", "--format", "json"),
+    ],
+)
+def test_json_usage_errors(plugin, args):
+    message = json_error(plugin, *args, exit_code=125)
+    text = text_error(
+        plugin, *[a for a in args if a not in ("--json", "json", "--format", "--format=json")], exit_code=125
+    )
+    assert text.startswith(message + "\n\nRun '"), text
+
+
+def test_text_errors_stay_text(plugin):
+    r = run(plugin, "server", "inspect", "nosuch")
+    assert r.stderr == 'server "nosuch" not found in any configured catalog\n'
+    r = run(plugin, "server", "ls", "--bogus")
+    assert r.returncode == 125 and not r.stderr.startswith("{")

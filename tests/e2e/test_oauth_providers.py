@@ -67,12 +67,14 @@ def test_the_readme_slack_walkthrough_against_the_standin(oauth_user, tmp_path):
         assert info.resource == "https://mcp.slack.com/mcp"
 
         [row] = json.loads(oauth_user.ok("mcp", "oauth", "ls", "--json"))
-        assert row == {
+        assert row == {  # docs/json/oauth-ls.schema.json
             "app": "slack-official",
-            "clientType": "pre-registered",
             "authorized": True,
+            "provider": "slack-official",
+            "scopes": [{"name": "search:read.public"}, {"name": "chat:write"}, {"name": "channels:history"}],
+            "tools": [],
+            "clientType": "pre-registered",
             "expiresAt": row["expiresAt"],
-            "scopes": ["search:read.public", "chat:write", "channels:history"],
         }
         # a second authorize goes straight to the body, and --scopes replaces the catalog's scopes
         before = len(slack.requests.snapshot())

@@ -84,6 +84,51 @@ def test_an_unexpected_exception_is_one_line_without_debug(opts, capsys, monkeyp
     assert err == "unexpected error: ValueError: kaput (run with --debug for details)\n"
 
 
+@pytest.mark.parametrize(
+    "args,asks",
+    [
+        (["server", "ls", "--json"], True),
+        (["tools", "ls", "--format", "json"], True),
+        (["version", "--format=json"], True),
+        (["catalog", "show", "x", "--format", "yaml"], False),
+        (["tools", "call", "echo", "text=--json"], False),
+        (["tools", "call", "echo", "--", "--json"], False),
+        (["server", "ls", "--format"], False),
+    ],
+)
+def test_which_command_lines_ask_for_json(args, asks):
+    from docker_mcp.cli import asks_for_json
+
+    assert asks_for_json(args) is asks
+
+
+def test_an_error_in_json_mode_is_one_json_line_on_stderr(opts, capsys):
+    assert run(opts, ["server", "inspect", "nosuch", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == '{"error": "server \\"nosuch\\" not found in any configured catalog"}\n'
+
+
+def test_a_usage_error_in_json_mode_is_one_json_line_without_the_help_hint(opts, capsys):
+    assert run(opts, ["version", "--format", "json", "--bogus"]) == 125
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert json.loads(err)["error"].startswith("No such option")
+
+
+def test_an_unexpected_exception_in_json_mode_is_one_json_line(opts, capsys, monkeypatch):
+    from docker_mcp import features
+
+    def boom(*a, **k):
+        raise ValueError("kaput")
+
+    monkeypatch.setattr(features, "list_features", boom)
+    assert run(opts, ["feature", "ls", "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().err) == {
+        "error": "unexpected error: ValueError: kaput (run with --debug for details)"
+    }
+
+
 def test_feature_ls_json(opts, capsys):
     assert run(opts, ["feature", "enable", "tool-name-prefix"]) == 0
     capsys.readouterr()
