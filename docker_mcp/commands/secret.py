@@ -83,7 +83,7 @@ GROUP = Group(
         ),
         Command(
             "rm",
-            "Remove secrets",
+            "Remove secrets by name, or every secret with --all",
             rm,
             args=(Argument("NAME", "Secret names", variadic=True, required=False),),
             options=(Option(("--all",), "Remove every secret"),),

@@ -116,7 +116,7 @@ GROUP = Group(
             options=(Option(("--json",), "Print JSON"),),
             aliases=("list",),
         ),
-        Command("enable", "Enable servers", enable, args=(NAMES,), aliases=("add",)),
+        Command("enable", "Enable servers of the configured catalogs", enable, args=(NAMES,), aliases=("add",)),
         Command("disable", "Disable servers", disable, args=(NAMES,), aliases=("remove", "rm")),
         Command(
             "inspect",
