@@ -21,20 +21,44 @@ def _warn(line: str) -> None:
     sys.stderr.write(line + "\n")
 
 
-def _context(g: GlobalOptions) -> tuple[Any, Any, Any]:
-    from ..catalog.store import user_mcp_dir
+def _desktop() -> Any:
+    """Docker Desktop's API client in Desktop mode, else None (CE mode)."""
+    from ..desktop.detect import ce_mode
+    from ..dockercli import home_dir
+
+    home = home_dir()
+    if ce_mode(home):
+        return None
+    from ..desktop.api import DesktopClient
+
+    return DesktopClient(home)
+
+
+def _local(g: GlobalOptions, desktop: Any) -> tuple[Any, Any]:
+    """The credential store and the secret sources of the local flow."""
     from ..secrets.resolver import SecretSources
     from ..secrets.store import open_store
 
-    store = open_store(g.config)
-    return user_mcp_dir().all_servers(), store, SecretSources.from_environment(store=lambda: store)
+    store = open_store(g.config, desktop_mode=desktop is not None)
+    return store, SecretSources.from_environment(store=lambda: store)
+
+
+def _servers() -> dict[str, Any]:
+    from ..catalog.store import user_mcp_dir
+
+    return {name: server for name, (_, server) in user_mcp_dir().all_servers().items()}
 
 
 def ls(g: GlobalOptions, json: bool = False) -> None:
     from ..oauth.flow import authorizations
 
-    servers, store, _ = _context(g)
-    rows = authorizations({name: s for name, (_, s) in servers.items()}, store)
+    servers, desktop = _servers(), _desktop()
+    store, _ = _local(g, desktop)
+    rows = authorizations(servers, store)
+    if desktop is not None:
+        from ..oauth import desktop as desktop_oauth
+
+        rows = desktop_oauth.merge(rows, desktop_oauth.list_apps(desktop), servers)
     if json:
         print_json([app_json(r) for r in rows])
     elif rows:
@@ -76,13 +100,20 @@ def authorize(
         raise UsageError(
             f"--timeout must be a positive number of seconds, not {timeout:g}", "docker mcp oauth authorize"
         )
-    servers, store, sources = _context(g)
+    servers, desktop = _servers(), _desktop()
+    if desktop is not None:
+        from ..oauth import desktop as desktop_oauth
+
+        if desktop_oauth.desktop_authorizes(servers.get(server)):
+            desktop_oauth.authorize(desktop, server, scopes, _say)
+            return
     if server not in servers:
         from ..catalog.registry import ServerNotFoundError
 
         raise ServerNotFoundError(
             f"server {server} is not in any configured catalog: import it first (docker mcp catalog import FILE)"
         )
+    store, sources = _local(g, desktop)
     options = AuthorizeOptions(
         scopes=scopes,
         open_browser=open_browser,
@@ -90,15 +121,39 @@ def authorize(
         timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout,
         dcr_enabled=is_enabled(g.config, "mcp-oauth-dcr"),
     )
-    run_authorize(servers[server][1], store, sources, options, _say, _warn)
+    run_authorize(servers[server], store, sources, options, _say, _warn)
 
 
 def revoke(g: GlobalOptions, server: str) -> None:
     from ..oauth.flow import revoke as run_revoke
 
-    servers, store, sources = _context(g)
-    entry = servers.get(server)
-    run_revoke(server, entry[1] if entry else None, store, sources, _say, _warn)
+    servers, desktop = _servers(), _desktop()
+    if desktop is not None:
+        from ..oauth import desktop as desktop_oauth
+
+        if desktop_oauth.desktop_authorizes(servers.get(server), _stored_client_type(g, server, servers)):
+            from ..catalog.registry import enabled_names
+            from ..catalog.store import user_mcp_dir
+
+            desktop_oauth.revoke(desktop, server, server in enabled_names(user_mcp_dir()), _say, _warn)
+            return
+    store, sources = _local(g, desktop)
+    run_revoke(server, servers.get(server), store, sources, _say, _warn)
+
+
+def _stored_client_type(g: GlobalOptions, server: str, servers: dict[str, Any]) -> str | None:
+    """For a server no catalog has any more: the type of the client the local store keeps for it."""
+    if server in servers:
+        return None
+    from ..errors import DockerMcpError
+    from ..oauth.clients import load_client
+
+    try:
+        store, _ = _local(g, desktop=True)
+        record = load_client(store, server)
+    except DockerMcpError:
+        return None  # no usable local store: nothing of the server's is in it
+    return record.client_type if record is not None else None
 
 
 GROUP = Group(

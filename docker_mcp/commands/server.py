@@ -49,13 +49,41 @@ def enable(g: GlobalOptions, name: tuple[str, ...]) -> None:
     from ..catalog.registry import enable as enable_servers
     from ..catalog.store import user_mcp_dir
 
-    for server in enable_servers(user_mcp_dir(), list(name)):
+    servers = enable_servers(user_mcp_dir(), list(name))
+    if any(s.type == "remote" for s in servers):
+        _register_with_desktop(g, servers)
+    for server in servers:
         if server.type == "remote" and server.oauth is not None:
             sys.stdout.write(
                 f"OAuth server {server.name} enabled. Run 'docker mcp oauth authorize {server.name}' to authenticate\n"
             )
         else:
             sys.stdout.write(f'Server "{server.name}" enabled.\n')
+
+
+def _register_with_desktop(g: GlobalOptions, servers: list[Any]) -> None:
+    """In Desktop mode, Desktop authorizes DCR servers and must know them first (as the Go plugin does)."""
+    from ..desktop.detect import ce_mode
+    from ..dockercli import home_dir
+    from ..features import is_enabled
+
+    home = home_dir()
+    if ce_mode(home) or not is_enabled(g.config, "mcp-oauth-dcr"):
+        return
+    from ..desktop.api import DesktopClient
+    from ..oauth.desktop import register_for_authorization
+
+    desktop = DesktopClient(home)
+    for server in servers:
+        register_for_authorization(desktop, server, _say, _warn)
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _warn(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 def disable(g: GlobalOptions, name: tuple[str, ...]) -> None:

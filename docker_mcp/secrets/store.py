@@ -142,12 +142,14 @@ def helper_name(config_dir: str | None) -> str:
 DESKTOP_HELPER = "desktop"
 
 
-def open_store(config_dir: str | None) -> CredentialStore:
+def open_store(config_dir: str | None, desktop_mode: bool | None = None) -> CredentialStore:
     """Docker Desktop's helper when Desktop runs (and DOCKER_MCP_USE_CE is not true) and it is installed;
-    else the helper named by credsStore."""
+    else the helper named by credsStore. `desktop_mode`: the mode when the caller has detected it already."""
     from ..desktop.detect import ce_mode
     from ..dockercli import home_dir
 
-    if shutil.which(f"docker-credential-{DESKTOP_HELPER}") and not ce_mode(home_dir()):
+    if shutil.which(f"docker-credential-{DESKTOP_HELPER}") and (
+        desktop_mode if desktop_mode is not None else not ce_mode(home_dir())
+    ):
         return HelperStore(DESKTOP_HELPER)
     return HelperStore(helper_name(config_dir))

@@ -7,13 +7,17 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Plugin
+from tests.servers.desktop_standin import DesktopBackend
 
 HELPERS = Path(__file__).resolve().parent.parent / "helpers"
+STANDIN_BIN = Path(__file__).resolve().parent.parent / "servers" / "bin"
 
 
 def free_port() -> int:
@@ -28,6 +32,7 @@ class OAuthUser:
     tmp: Path
     browser_log: Path
     outputs: list[str]  # every stdout and stderr captured, for the leak check
+    helper: str = "pass"  # the credential helper the plugin stores in: "desktop" in Desktop mode
 
     def docker(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
         r = self.plugin.docker(*args, input=input, env=env)
@@ -62,24 +67,47 @@ class OAuthUser:
             return []
         return [json.loads(line) for line in self.browser_log.read_text().splitlines()]
 
-    def stored(self, server: str) -> tuple[Any, Any]:
-        """The client record and token docker-credential-pass holds for the server."""
+    def stored(self, server: str, helper: str | None = None) -> tuple[Any, Any]:
+        """The client record and token the credential helper (docker-credential-pass, or the
+        docker-credential-desktop stand-in in Desktop mode) holds for the server."""
         from docker_mcp.oauth.clients import load_client
         from docker_mcp.oauth.tokens import load_token
-        from docker_mcp.secrets.store import HelperStore
 
-        saved = {k: os.environ.get(k) for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")}
-        os.environ.update({k: self.plugin.env[k] for k in saved})
-        try:
-            store = HelperStore("pass")
+        with self.store(helper) as store:
             record = load_client(store, server)
             return record, load_token(store, record) if record else None
+
+    @contextmanager
+    def store(self, helper: str | None = None) -> Iterator[Any]:
+        """The user's credential helper, with the user's environment (docker-py finds the helper on
+        this process's PATH, and pass needs GNUPGHOME and PASSWORD_STORE_DIR)."""
+        from docker_mcp.secrets.store import HelperStore
+
+        keys = ("PATH", "GNUPGHOME", "PASSWORD_STORE_DIR", "DESKTOP_CREDENTIALS_FILE")
+        saved = {k: os.environ.get(k) for k in keys}
+        os.environ.update({k: self.plugin.env[k] for k in keys if k in self.plugin.env})
+        try:
+            yield HelperStore(helper or self.helper)
         finally:
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+    @contextmanager
+    def in_mode(self, mode: str) -> Iterator[DesktopBackend | None]:
+        """CE mode as it is (no Desktop answers /ping), or Docker Desktop mode: the Desktop stand-in on
+        its sockets under HOME and the docker-credential-desktop stand-in on PATH."""
+        if mode == "ce":
+            yield None
+            return
+        assert mode == "desktop", mode
+        self.plugin.env["PATH"] = f"{STANDIN_BIN}:{self.plugin.env['PATH']}"
+        self.plugin.env["DESKTOP_CREDENTIALS_FILE"] = str(self.tmp / "desktop-credentials.json")
+        self.helper = "desktop"
+        with DesktopBackend(self.plugin.home) as desktop:
+            yield desktop
 
     def assert_nothing_leaked(self, *planted: str) -> None:
         texts = [*self.outputs, self.browser_log.read_text() if self.browser_log.exists() else ""]

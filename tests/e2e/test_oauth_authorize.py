@@ -41,11 +41,18 @@ CASES = {
 }
 
 
+MODES = ["ce", "desktop"]
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", list(CASES))
-def test_authorize(oauth_user, tmp_path, case):
+def test_authorize(oauth_user, tmp_path, case, mode):
+    """The same cases in CE mode (tokens in docker-credential-pass) and in Docker Desktop mode, where a
+    pre-registered client still runs the local flow (tokens in docker-credential-desktop) and a DCR
+    server is handed to Desktop's /apps API."""
     registration, methods, method, has_credentials, used = CASES[case]
     port = free_port()
-    with ProtectedResource() as resource:
+    with oauth_user.in_mode(mode) as desktop, ProtectedResource() as resource:
         config = {
             "resource": resource.url,
             "registration": registration,
@@ -64,8 +71,27 @@ def test_authorize(oauth_user, tmp_path, case):
                 # the walkthrough: the client secret goes into the credential store from stdin
                 oauth_user.ok("mcp", "secret", "set", f"{SERVER}.client_secret", input=PLANTED_SECRET + "\n")
 
+            if desktop is not None and not has_credentials:
+                # enabling probes the server and gives Desktop a pending DCR entry for it
+                oauth_user.ok("mcp", "server", "enable", SERVER)
+                assert desktop.dcr[SERVER]["state"] == "unregistered"
+                desktop.clear()
+                resource.paths.clear()
             r = oauth_user.authorize(SERVER, port)
             assert r.returncode == 0, r.stdout + r.stderr
+            if desktop is not None and not has_credentials:
+                # Desktop runs DCR and the browser step itself: the plugin only asks it to start
+                assert desktop.tools_calls() == [("POST", f"/apps/{SERVER}", "")]
+                assert r.stdout == (
+                    "Opening your browser for authentication. If it doesn't open automatically, please visit: "
+                    f"{desktop.BROWSER_URL.format(app=SERVER)}\n"
+                )
+                assert oidc.count("/reg") == oidc.count("/auth") == oidc.count("/token") == 0
+                assert resource.paths == [] and oauth_user.browser_records() == []
+                assert oauth_user.stored(SERVER) == (None, None)
+                return
+            if desktop is not None:
+                assert desktop.tools_calls() == []  # the local flow: Desktop's OAuth API is not asked
             if has_credentials:
                 assert (
                     "Using pre-registered client pre-registered-app (dynamic client registration skipped)" in r.stdout
@@ -94,6 +120,8 @@ def test_authorize(oauth_user, tmp_path, case):
                 assert auth["auth_scheme"] is None and "client_secret" not in auth["body_keys"]
             assert "code_verifier" in auth["body_keys"] and "resource" in auth["body_keys"]
 
+            if desktop is not None:  # the token went to Desktop's credential helper, not to credsStore's
+                assert oauth_user.stored(SERVER, helper="pass") == (None, None)
             listed = oauth_user.ok("mcp", "oauth", "ls", "--json")
             import json
 
@@ -145,9 +173,10 @@ def test_both_endpoints_configured_means_no_discovery_at_all(oauth_user, tmp_pat
             oauth_user.assert_nothing_leaked(PLANTED_SECRET, token.access_token, second.access_token)
 
 
-def test_revoke_calls_the_revocation_endpoint_and_forgets_the_token(oauth_user, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_revoke_calls_the_revocation_endpoint_and_forgets_the_token(oauth_user, tmp_path, mode):
     port = free_port()
-    with ProtectedResource() as resource:
+    with oauth_user.in_mode(mode) as desktop, ProtectedResource() as resource:
         config = {"resource": resource.url, "clients": [client(port, "client_secret_basic")]}
         with start_oidc(tmp_path, config) as oidc:
             resource.authorization_server = oidc.issuer
@@ -162,6 +191,8 @@ def test_revoke_calls_the_revocation_endpoint_and_forgets_the_token(oauth_user, 
             assert SERVER in listed and "no" in listed.split(SERVER)[1].split("\n")[0]
             # revoking again is not an error
             assert "nothing to revoke" in oauth_user.ok("mcp", "oauth", "revoke", SERVER)
+            if desktop is not None:  # a pre-registered client is never Desktop's to revoke
+                assert [c for c in desktop.tools_calls() if c[0] != "GET"] == []
 
 
 def test_open_browser_through_headless_chromium(oauth_user, tmp_path):
