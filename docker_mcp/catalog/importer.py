@@ -228,6 +228,22 @@ def _refuse_reserved(name: str, message: str) -> None:
         raise ReservedCatalogError(message)
 
 
+def read_catalog(mcp: McpDir, ref: str) -> Catalog:
+    """A catalog named on the command line (`gateway run --catalog`): a configured catalog's name, a file
+    in ~/.docker/mcp/catalogs, a file path, or an http(s) URL; a server file counts as a catalog of one."""
+    if ref in mcp.read_index():
+        return mcp.load_catalog(ref)
+    in_catalogs = os.path.join(mcp.catalogs_dir, ref)
+    if not is_url(ref) and not os.path.isabs(ref) and not ref.startswith("./") and os.path.isfile(in_catalogs):
+        ref = in_catalogs
+    elif not is_url(ref) and not os.path.exists(ref):
+        raise CatalogNotFoundError(
+            f'catalog "{ref}" not found: give a catalog name (docker mcp catalog ls), a file or an https URL'
+        )
+    source = read_source(ref)
+    return parse_document(load(decode(source.data, source.label), source.label), source.label)
+
+
 def catalog_of(mcp: McpDir, name: str) -> Catalog:
     if name not in mcp.read_index():
         raise CatalogNotFoundError(f'catalog "{name}" not found')

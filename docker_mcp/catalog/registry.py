@@ -27,13 +27,14 @@ class EnabledServer:
     server: Server | None
 
 
-def enabled_names(mcp: McpDir) -> list[str]:
-    document = mcp.read_yaml_map(REGISTRY)
+def enabled_names(mcp: McpDir, file: str = REGISTRY) -> list[str]:
+    """The servers a registry file enables (registry.yaml, or another given to `gateway run --registry`)."""
+    document = mcp.read_yaml_map(file)
     registry = document.get("registry")
     if registry is None:
         return []
     if not isinstance(registry, dict):
-        raise DocumentError(f"{mcp.file(REGISTRY)}: registry: must be a mapping of server names; fix or reset it")
+        raise DocumentError(f"{mcp.file(file)}: registry: must be a mapping of server names; fix or reset it")
     return sorted(str(k) for k in registry)
 
 
@@ -112,8 +113,8 @@ def reset_config(mcp: McpDir) -> None:
         mcp.write_text(CONFIG, "")
 
 
-def server_config(mcp: McpDir) -> dict[str, dict[str, Any]]:
-    return {str(k): plain(v) or {} for k, v in mcp.read_yaml_map(CONFIG).items()}
+def server_config(mcp: McpDir, file: str = CONFIG) -> dict[str, dict[str, Any]]:
+    return {str(k): plain(v) or {} for k, v in mcp.read_yaml_map(file).items()}
 
 
 def config_status(server: Server, values: dict[str, Any] | None) -> str:
@@ -153,11 +154,11 @@ def _value_leaves(values: dict[str, Any], prefix: str = "") -> set[str]:
 # tools.yaml
 
 
-def enabled_tools(mcp: McpDir) -> dict[str, list[str]]:
+def enabled_tools(mcp: McpDir, file: str = TOOLS) -> dict[str, list[str]]:
     """Server name -> allowed tool names; a server absent from tools.yaml has all its tools enabled."""
     out: dict[str, list[str]] = {}
-    for key, value in mcp.read_yaml_map(TOOLS).items():
+    for key, value in mcp.read_yaml_map(file).items():
         if value is not None and not isinstance(value, list):
-            raise DocumentError(f"{mcp.file(TOOLS)}: {key}: must be a list of tool names")
+            raise DocumentError(f"{mcp.file(file)}: {key}: must be a list of tool names")
         out[str(key)] = sorted(str(v) for v in value or [])
     return out

@@ -18,10 +18,34 @@ class DocumentError(DockerMcpError):
     """A file that is not a usable YAML/JSON document; the message starts with `file:line:col:`."""
 
 
+def _exact_floats(representer: Any) -> None:
+    """ruamel writes a float back in the format it was read in, but may lose its last digit doing so
+    (3.786420158457328e-39 became ...327e-39): keep that format only when it reads back as the same
+    number, else write the shortest exact form."""
+    from ruamel.yaml.scalarfloat import ScalarFloat
+
+    keep_format = representer.represent_scalar_float
+
+    def represent(self: Any, data: Any) -> Any:
+        node = keep_format(self, data)
+        try:
+            exact = float(node.value) == float(data)
+        except ValueError:  # .inf, .nan: written as YAML spells them
+            exact = True
+        if not exact:
+            node.value = repr(float(data))
+        return node
+
+    representer.add_representer(ScalarFloat, represent)
+
+
 def _yaml() -> Any:
     from ruamel.yaml import YAML
 
     y = YAML(typ="rt")
+    if not getattr(y.Representer, "_docker_mcp_exact_floats", False):
+        _exact_floats(y.Representer)
+        y.Representer._docker_mcp_exact_floats = True
     y.indent(mapping=2, sequence=4, offset=2)
     y.width = 4096
     y.preserve_quotes = True

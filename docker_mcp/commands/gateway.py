@@ -24,8 +24,15 @@ def run(
     cpus: int = 1,
     memory: str = "2Gb",
     host: str = "127.0.0.1",
-    port: int = 8811,
+    port: int | None = None,
     allow_unauthenticated: bool = False,
+    catalog: tuple[str, ...] = (),
+    additional_catalog: tuple[str, ...] = (),
+    registry: tuple[str, ...] = (),
+    config: tuple[str, ...] = (),
+    tools_config: tuple[str, ...] = (),
+    log_calls: bool = True,
+    watch: bool | None = None,
 ) -> int:
     import os
     import uuid
@@ -33,20 +40,45 @@ def run(
     import anyio
 
     from ..catalog.store import user_mcp_dir
+    from ..errors import UsageError
     from ..features import is_enabled
-    from ..gateway.config import load_config
+    from ..gateway.config import ConfigFiles, load_config
     from ..gateway.front import TRANSPORTS, gateway_token
     from ..gateway.run import RunOptions, backend_builder, configure_logging, serve
 
-    configure_logging(verbose)
+    if enable_all_servers and servers:
+        raise UsageError("cannot use --enable-all-servers with --servers flag", "docker mcp gateway run")
+    if port is not None and TRANSPORTS[transport] == "stdio":
+        raise UsageError("cannot use --port with --transport=stdio", "docker mcp gateway run")
+    configure_logging(verbose, log_calls)
     transport = TRANSPORTS[transport]
     env_files = [p for v in secrets for p in v.split(":") if p]
     prefix_all = is_enabled(g.config, "tool-name-prefix")
-    config = load_config(user_mcp_dir(), _names(servers), enable_all_servers, _names(tools), env_files, prefix_all)
+    files = ConfigFiles(
+        catalogs=tuple(_names(catalog)),
+        additional_catalogs=tuple(_names(additional_catalog)),
+        registries=tuple(_names(registry)) or ConfigFiles.registries,
+        configs=tuple(_names(config)) or ConfigFiles.configs,
+        tools=tuple(_names(tools_config)) or ConfigFiles.tools,
+    )
+    mcp = user_mcp_dir()
+    wanted = (_names(servers), enable_all_servers, _names(tools), env_files, prefix_all, files)
+    loaded = load_config(mcp, *wanted)
     gateway_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     token = None if transport == "stdio" or dry_run else gateway_token(allow_unauthenticated, transport)
-    options = RunOptions(transport, dry_run, verbose, long_lived, cpus, memory, gateway_id, host, port, token)
-    return anyio.run(serve, config, options, backend_builder(g.config, config, options))
+    if watch is None:  # on, as the Go gateway on a host; off in a container (DOCKER_MCP_IN_CONTAINER=1)
+        watch = os.environ.get("DOCKER_MCP_IN_CONTAINER") != "1"
+    options = RunOptions(
+        transport, dry_run, verbose, long_lived, cpus, memory, gateway_id, host, port or 8811, token, log_calls, watch
+    )
+    return anyio.run(
+        serve,
+        loaded,
+        options,
+        lambda c: backend_builder(g.config, c, options),
+        lambda: load_config(mcp, *wanted),
+        files.watched(mcp, servers_given=bool(servers) or enable_all_servers),
+    )
 
 
 GROUP = Group(
@@ -66,7 +98,7 @@ GROUP = Group(
                     default="stdio",
                 ),
                 Option(("--host",), "Address the HTTP transports listen on", metavar="HOST", default="127.0.0.1"),
-                Option(("--port",), "Port of the HTTP transports", metavar="PORT", type=int, default=8811),
+                Option(("--port",), "Port of the HTTP transports (default 8811)", metavar="PORT", type=int),
                 Option(
                     ("--allow-unauthenticated",),
                     "Serve the HTTP transports without a bearer token (MCP_GATEWAY_AUTH_TOKEN, else generated)",
@@ -85,7 +117,35 @@ GROUP = Group(
                     metavar="PATHS",
                     multiple=True,
                 ),
-                Option(("--long-lived",), "Keep one container per server for the session (default: one per call)"),
+                Option(
+                    ("--catalog",),
+                    "Catalogs to read instead of the configured ones: names, files or https URLs",
+                    metavar="CATALOGS",
+                    multiple=True,
+                ),
+                Option(
+                    ("--additional-catalog",), "Catalogs to read after the others", metavar="CATALOGS", multiple=True
+                ),
+                Option(
+                    ("--registry",),
+                    "Registry files naming the enabled servers (default registry.yaml)",
+                    metavar="FILES",
+                    multiple=True,
+                ),
+                Option(("--config",), "Server settings files (default config.yaml)", metavar="FILES", multiple=True),
+                Option(
+                    ("--tools-config",), "Tool allow-list files (default tools.yaml)", metavar="FILES", multiple=True
+                ),
+                Option(
+                    ("--watch",),
+                    "Reload when a registry, config or tools file changes (--watch=false: off)",
+                    default=True,
+                ),
+                Option(("--log-calls",), "Log each tool call on stderr (--log-calls=false: off)", default=True),
+                Option(
+                    ("--long-lived",),
+                    "Keep one container per server for each client session (default: one per call)",
+                ),
                 Option(("--cpus",), "CPUs for each container", metavar="N", type=int, default=1),
                 Option(("--memory",), "Memory for each container", metavar="SIZE", default="2Gb"),
                 Option(("--dry-run",), "Connect, list each server's tools on stderr, and exit"),

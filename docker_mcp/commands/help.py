@@ -52,7 +52,7 @@ def _flag_lines(options: tuple[Option, ...]) -> list[str]:
         text = o.help
         if o.choices:
             text += f" ({'|'.join(o.choices)})"
-        if o.default not in (None, False, ()):
+        if o.default not in (None, False, ()) and o.default is not True:  # a flag on by default says so itself
             text += f" (default {o.default})"
         rows.append((left, text))
     return _columns(rows)

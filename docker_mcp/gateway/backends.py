@@ -179,24 +179,25 @@ class SessionBackends:
     async def pick(self, backend: Backend, connection: Any) -> Backend:
         if not backend.long_lived or connection is None:
             return backend  # per-call servers start a container per call anyway
-        state: tuple[dict[str, Backend], anyio.Lock] | None = connection.state.get(self.KEY)
+        # this session's copies, by the backend they copy (kept in the value, so its id stays unique)
+        state: tuple[dict[int, tuple[Backend, Backend]], anyio.Lock] | None = connection.state.get(self.KEY)
         if state is None:
-            started: dict[str, Backend] = {}
+            started: dict[int, tuple[Backend, Backend]] = {}
             state = connection.state[self.KEY] = (started, anyio.Lock())
 
             async def stop_all() -> None:
-                for copy in started.values():
+                for _, copy in started.values():
                     await copy.stop()
                     log.info("  - %s: the client session ended; its connection is closed", copy.name)
 
             connection.exit_stack.push_async_callback(stop_all)
         mine, lock = state
         async with lock:  # concurrent first requests of a session start one copy, not two
-            if backend.name not in mine:
+            if id(backend) not in mine:
                 copy = backend.copy()
                 await copy.start(self._tg)
-                mine[backend.name] = copy
-        return mine[backend.name]
+                mine[id(backend)] = (backend, copy)
+        return mine[id(backend)][1]
 
 
 @dataclass(frozen=True)

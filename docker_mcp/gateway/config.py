@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog.registry import ServerNotFoundError, enabled_names, enabled_tools, server_config
+from ..catalog.registry import (
+    CONFIG,
+    REGISTRY,
+    TOOLS,
+    ServerNotFoundError,
+    enabled_names,
+    enabled_tools,
+    server_config,
+)
 from ..catalog.schema import Server
 from ..catalog.store import McpDir
 
@@ -42,6 +50,24 @@ class GatewayConfig:
         return f"{prefix}__{tool}" if prefix else tool
 
 
+@dataclass(frozen=True)
+class ConfigFiles:
+    """Where the gateway reads its configuration (go-plugin-gateway.md §2.3): catalogs by name, file
+    or URL (the configured ones when none is given), then registry, config and tools files, relative
+    to ~/.docker/mcp unless absolute or ./-relative. Later files win, key by key."""
+
+    catalogs: tuple[str, ...] = ()  # --catalog: instead of the configured catalogs
+    additional_catalogs: tuple[str, ...] = ()  # --additional-catalog: after them
+    registries: tuple[str, ...] = (REGISTRY,)
+    configs: tuple[str, ...] = (CONFIG,)
+    tools: tuple[str, ...] = (TOOLS,)
+
+    def watched(self, mcp: McpDir, servers_given: bool) -> list[str]:
+        """The files `--watch` follows: registries (unless --servers says which servers), configs, tools."""
+        names = [*([] if servers_given else self.registries), *self.configs, *self.tools]
+        return list(dict.fromkeys(mcp.file(n) for n in names))
+
+
 def load_config(
     mcp: McpDir,
     servers: Sequence[str] = (),
@@ -49,26 +75,47 @@ def load_config(
     tools: Sequence[str] = (),
     env_files: Sequence[str] = (),
     prefix_all: bool = False,
+    files: ConfigFiles = ConfigFiles(),
 ) -> GatewayConfig:
     """Validate everything up front: an unknown server name stops the gateway before anything starts."""
-    catalog = mcp.all_servers()
+    catalog = _servers(mcp, files)
     if enable_all:
         names = sorted(catalog)
     elif servers:
         names = list(dict.fromkeys(servers))
     else:
-        names = enabled_names(mcp)
+        names = sorted({n for f in files.registries for n in enabled_names(mcp, f)})
     missing = [n for n in names if n not in catalog]
     if missing and servers:
         raise ServerNotFoundError(
             f"server {missing[0]} is not in any configured catalog (see docker mcp catalog ls and catalog show)"
         )
+    settings: dict[str, dict[str, Any]] = {}
+    for f in files.configs:
+        settings.update(server_config(mcp, f))
+    allowed: dict[str, list[str]] = {}
+    for f in files.tools:
+        allowed.update(enabled_tools(mcp, f))
     return GatewayConfig(
-        servers={n: catalog[n][1] for n in names if n in catalog},
+        servers={n: catalog[n] for n in names if n in catalog},
         vanished=tuple(missing),
-        settings=server_config(mcp),
-        allowed_tools=enabled_tools(mcp),
+        settings=settings,
+        allowed_tools=allowed,
         tool_filter=tuple(tools),
         env_files=tuple(env_files),
         prefix_all=prefix_all,
     )
+
+
+def _servers(mcp: McpDir, files: ConfigFiles) -> dict[str, Server]:
+    """The merged catalog: later catalogs win per server."""
+    if not files.catalogs and not files.additional_catalogs:
+        return {name: server for name, (_, server) in mcp.all_servers().items()}
+    from ..catalog.importer import read_catalog
+
+    merged: dict[str, Server] = {}
+    if not files.catalogs:
+        merged.update((name, server) for name, (_, server) in mcp.all_servers().items())
+    for ref in (*files.catalogs, *files.additional_catalogs):
+        merged.update(read_catalog(mcp, ref).servers)
+    return merged

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,6 +26,7 @@ from .backends import Backend, BackendError, HttpStatus, SessionBackends, descri
 from .config import GatewayConfig
 
 log = logging.getLogger("docker_mcp.gateway")
+calls = logging.getLogger("docker_mcp.gateway.calls")  # --log-calls: on by default, whatever --verbose says
 T = TypeVar("T")
 
 
@@ -39,6 +42,8 @@ class RunOptions:
     host: str = "127.0.0.1"
     port: int = 8811
     token: str | None = None  # the bearer token HTTP clients must send (None: authentication off)
+    log_calls: bool = True  # log each tool call's name, its arguments' shape and its duration
+    watch: bool = False  # reload when a registry, config or tools file changes
 
 
 def backend_builder(config_dir: str | None, config: GatewayConfig, options: RunOptions) -> Callable[[Server], Backend]:
@@ -141,13 +146,21 @@ def _uses_oauth(server: Server, open_store: Callable[[], CredentialStore]) -> bo
 
 
 async def connect_all(
-    config: GatewayConfig, tg: Any, build: Callable[[Server], Backend], aggregator: Aggregator
+    config: GatewayConfig,
+    tg: Any,
+    build: Callable[[Server], Backend],
+    aggregator: Aggregator,
+    running: dict[str, Backend] | None = None,
 ) -> list[str]:
-    """Connect every server; one that cannot connect is reported and left out. Returns the problems."""
+    """Connect every server (but those `running` already); one that cannot connect is reported and left
+    out. Returns the problems."""
     problems: list[str] = []
     for name in config.vanished:
         problems.append(f"{name}: enabled, but no configured catalog has it any more")
     for name, server in config.servers.items():
+        if running and name in running:
+            await aggregator.add(running[name])
+            continue
         try:
             backend = build(server)
             await backend.start(tg)
@@ -160,42 +173,88 @@ async def connect_all(
     return problems
 
 
-def front_server(aggregator: Aggregator, sessions: SessionBackends | None = None) -> Any:
+class Live:
+    """What the front serves: the aggregate, replaced as a whole when --watch reloads the configuration,
+    and the client connections to tell when it changes."""
+
+    def __init__(self, config: GatewayConfig, aggregator: Aggregator) -> None:
+        import weakref
+
+        self.config, self.aggregator = config, aggregator
+        self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def connection(self, ctx: Any) -> Any:
+        """The client connection a request came on (the SDK keeps it on the request's session)."""
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is not None:
+            self.connections.add(connection)
+        return connection
+
+    async def replace(self, config: GatewayConfig, aggregator: Aggregator) -> None:
+        self.config, self.aggregator = config, aggregator
+        for connection in list(self.connections):
+            for notify in ("send_tool_list_changed", "send_prompt_list_changed", "send_resource_list_changed"):
+                try:
+                    await getattr(connection, notify)()
+                except Exception as e:  # a client gone meanwhile: nothing to tell
+                    log.info("  - could not notify a client: %s", describe(e))
+                    break
+
+
+def front_server(live: Live, sessions: SessionBackends | None = None, log_calls: bool = False) -> Any:
     """The MCP server the clients talk to. With `sessions` (the HTTP fronts), each client session gets
     its own connection to every long-lived server; without (stdio: one client), they are shared."""
+    from mcp.server.lowlevel import NotificationOptions
     from mcp.server.lowlevel import Server as McpServer
 
     from ..metadata import version
 
+    class GatewayServer(McpServer):
+        def create_initialization_options(self, notification_options: Any = None, *args: Any, **kw: Any) -> Any:
+            # the lists change when --watch reloads: say so, as the Go gateway does
+            changed = NotificationOptions(prompts_changed=True, resources_changed=True, tools_changed=True)
+            return super().create_initialization_options(notification_options or changed, *args, **kw)
+
     def pick(ctx: Any) -> Any:
+        connection = live.connection(ctx)
         if sessions is None:
-            return lambda backend: _shared(backend)
-        # the client connection this request came on (the SDK keeps it on the request's session)
-        connection = getattr(ctx.session, "_connection", None)
+            return _shared
         return lambda backend: sessions.pick(backend, connection)
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=aggregator.tools())
+        live.connection(ctx)
+        return types.ListToolsResult(tools=live.aggregator.tools())
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await aggregator.call_tool(params.name, params.arguments, pick(ctx))
+        if not log_calls:
+            return await live.aggregator.call_tool(params.name, params.arguments, pick(ctx))
+        calls.info("  - Calling tool %s with arguments: %s", params.name, _shape(params.arguments))
+        started = time.monotonic()
+        result = await live.aggregator.call_tool(params.name, params.arguments, pick(ctx))
+        took = time.monotonic() - started
+        calls.info(
+            "  > Calling tool %s took: %s%s", params.name, _duration(took), " (error)" if result.is_error else ""
+        )
+        return result
 
     async def list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
-        return types.ListPromptsResult(prompts=[p for _, p in aggregator.prompts.values()])
+        live.connection(ctx)
+        return types.ListPromptsResult(prompts=[p for _, p in live.aggregator.prompts.values()])
 
     async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await _as_mcp_error(aggregator.get_prompt(params.name, params.arguments, pick(ctx)))
+        return await _as_mcp_error(live.aggregator.get_prompt(params.name, params.arguments, pick(ctx)))
 
     async def list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
-        return types.ListResourcesResult(resources=[r for _, r in aggregator.resources.values()])
+        live.connection(ctx)
+        return types.ListResourcesResult(resources=[r for _, r in live.aggregator.resources.values()])
 
     async def list_templates(ctx: Any, params: Any) -> types.ListResourceTemplatesResult:
-        return types.ListResourceTemplatesResult(resource_templates=[t for _, t in aggregator.templates])
+        return types.ListResourceTemplatesResult(resource_templates=[t for _, t in live.aggregator.templates])
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        return await _as_mcp_error(aggregator.read_resource(str(params.uri), pick(ctx)))
+        return await _as_mcp_error(live.aggregator.read_resource(str(params.uri), pick(ctx)))
 
-    return McpServer(
+    return GatewayServer(
         "docker-mcp-gateway",
         version=version(),
         on_list_tools=list_tools,
@@ -206,6 +265,25 @@ def front_server(aggregator: Aggregator, sessions: SessionBackends | None = None
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
     )
+
+
+def _shape(arguments: Any) -> str:
+    """What the arguments look like, never their keys or values (go-plugin-gateway.md §7.2)."""
+    if arguments is None:
+        return "none"
+    if isinstance(arguments, dict):
+        return f"object with {len(arguments)} field(s)"
+    if isinstance(arguments, list):
+        return f"array with {len(arguments)} item(s)"
+    if isinstance(arguments, bool):
+        return "boolean"
+    if isinstance(arguments, int | float):
+        return "number"
+    return "string" if isinstance(arguments, str) else "raw JSON"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
 async def _shared(backend: Backend) -> Backend:
@@ -223,9 +301,19 @@ async def _as_mcp_error(request: Awaitable[T]) -> T:
         raise MCPError(code=types.INVALID_PARAMS, message=str(e)) from None
 
 
-async def serve(config: GatewayConfig, options: RunOptions, build: Callable[[Server], Backend]) -> int:
+Builder = Callable[[GatewayConfig], Callable[[Server], Backend]]  # a configuration's backend factory
+
+
+async def serve(
+    config: GatewayConfig,
+    options: RunOptions,
+    builder: Builder,
+    reload: Callable[[], GatewayConfig] | None = None,
+    watched: list[str] | None = None,
+) -> int:
+    """Serve `config`; with options.watch, re-read it with `reload` whenever a `watched` file changes."""
     try:
-        return await _serve(config, options, build)
+        return await _serve(config, options, builder, reload, watched or [])
     except BaseExceptionGroup as group:
         # the task group wraps what stops the gateway (e.g. a tool-name collision): report that one error
         actionable = [e for e in _leaves(group) if isinstance(e, DockerMcpError)]
@@ -305,20 +393,34 @@ def _remove_orphans() -> None:
         log.warning("> Removed %d containers left by a gateway that was killed", removed)
 
 
-async def _serve(config: GatewayConfig, options: RunOptions, build: Callable[[Server], Backend]) -> int:
+async def _serve(
+    config: GatewayConfig,
+    options: RunOptions,
+    builder: Builder,
+    reload: Callable[[], GatewayConfig] | None,
+    watched: list[str],
+) -> int:
     if options.gateway_id and any(s.image and s.type != "remote" for s in config.servers.values()):
         await anyio.to_thread.run_sync(_remove_orphans)
     aggregator = Aggregator(config)
     async with anyio.create_task_group() as tg:
         stop: list[Callable[[], None]] = [tg.cancel_scope.cancel]  # how to stop what is being served
         _stop_when_the_cli_says(stop)
-        await connect_all(config, tg, build, aggregator)
+        await connect_all(config, tg, builder(config), aggregator)
+        live = Live(config, aggregator)
+        http = options.transport != "stdio"
+        if http:
+            await _stop_long_lived(aggregator.backends())  # they were for the listing: sessions get their own
+        if options.watch and reload is not None and not options.dry_run:
+            # unlike the Go gateway, a file missing at start is watched too: creating tools.yaml counts
+            log.warning("- Watching for configuration updates...")
+            tg.start_soon(_watch, watched, lambda: _reload(live, tg, builder, reload, http))
         if options.dry_run:
             _print_dry_run(aggregator)
         elif options.transport == "stdio":
             from mcp.server.stdio import stdio_server
 
-            server = front_server(aggregator)
+            server = front_server(live, log_calls=options.log_calls)
             log.info("> Gateway ready: %d tools from %d servers, on stdio", len(aggregator.routes), len(config.servers))
             async with stdio_server() as (read, write):
                 await server.run(read, write, server.create_initialization_options())
@@ -326,16 +428,84 @@ async def _serve(config: GatewayConfig, options: RunOptions, build: Callable[[Se
             from .front import BearerGate, http_app, serve_http
 
             path = "/mcp" if options.transport == "streaming" else "/sse"
-            for backend in aggregator.backends():
-                if backend.long_lived:
-                    await backend.stop()  # it was for the listing: each client session gets its own
-            server = front_server(aggregator, SessionBackends(tg))
+            server = front_server(live, SessionBackends(tg), options.log_calls)
             app = BearerGate(http_app(server, options.transport, options.host), options.token, lambda: True)
             log.warning("> Start %s server on port %d", options.transport, options.port)
             log.warning("> Gateway URL: http://localhost:%d%s", options.port, path)
             await serve_http(app, options.host, options.port, stop)
         tg.cancel_scope.cancel()
     return 0
+
+
+async def _stop_long_lived(backends: list[Backend]) -> None:
+    for backend in backends:
+        if backend.long_lived:
+            await backend.stop()
+
+
+WATCH_INTERVAL = 0.25  # seconds between looks at the watched files
+WATCH_QUIET = 0.3  # a change is acted on once the files have been still this long
+
+
+async def _watch(files: list[str], changed: Callable[[], Awaitable[None]]) -> None:
+    """Poll the files' size and mtime (no third-party watcher: the gateway also runs in containers and
+    on network file systems); after a change and WATCH_QUIET seconds of stillness, call `changed`."""
+
+    def look() -> list[tuple[float, int] | None]:
+        out: list[tuple[float, int] | None] = []
+        for f in files:
+            try:
+                st = os.stat(f)
+                out.append((st.st_mtime, st.st_size))
+            except OSError:
+                out.append(None)
+        return out
+
+    seen = look()
+    while True:
+        await anyio.sleep(WATCH_INTERVAL)
+        now = look()
+        if now == seen:
+            continue
+        while True:  # wait for the writer to finish
+            seen = now
+            await anyio.sleep(WATCH_QUIET)
+            now = look()
+            if now == seen:
+                break
+        await changed()
+
+
+async def _reload(live: Live, tg: Any, builder: Builder, reload: Callable[[], GatewayConfig], http: bool) -> None:
+    """Re-read the configuration and serve it: servers whose entry and settings did not change keep their
+    connection; the others are connected anew. A configuration that cannot be served (unreadable, a
+    name collision) is reported, and the current one kept."""
+    try:
+        config = await anyio.to_thread.run_sync(reload)
+    except Exception as e:
+        log.warning("Error reading configuration: %s", describe(e))
+        return
+    log.warning("> Configuration updated, reloading...")
+    old = live.config
+    current = {b.name: b for b in live.aggregator.backends()}
+    same_settings = old.settings == config.settings and old.env_files == config.env_files
+    running = {
+        name: backend
+        for name, backend in current.items()
+        if same_settings and old.servers.get(name) == config.servers.get(name)
+    }
+    aggregator = Aggregator(config)
+    try:
+        await connect_all(config, tg, builder(config), aggregator, running)
+    except Exception as e:
+        log.warning("> Unable to list capabilities: %s", describe(e))
+        await _stop_long_lived([b for b in aggregator.backends() if b.name not in running])
+        return
+    if http:
+        await _stop_long_lived([b for b in aggregator.backends() if b.name not in running])
+    await _stop_long_lived([b for name, b in current.items() if name not in running])
+    await live.replace(config, aggregator)
+    log.warning("> %d tools from %d servers", len(aggregator.routes), len(aggregator.backends()))
 
 
 async def with_aggregator(
@@ -366,10 +536,11 @@ def _print_dry_run(aggregator: Aggregator) -> None:
     sys.stderr.write(f"> Dry run: {len(aggregator.routes)} tools; not serving\n")
 
 
-def configure_logging(verbose: bool) -> None:
+def configure_logging(verbose: bool, log_calls: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)  # stdout is the stdio channel
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("docker_mcp.gateway")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
     logger.propagate = False
+    calls.setLevel(logging.INFO if log_calls or verbose else logging.WARNING)

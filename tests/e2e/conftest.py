@@ -63,6 +63,13 @@ def plugin(installed_config, shiv_root, tmp_path) -> Plugin:
 
 
 @pytest.fixture
+def gateway_user(plugin):
+    """A user whose remote servers may be plain-http loopback test servers."""
+    plugin.env["DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS"] = "1"
+    return plugin
+
+
+@pytest.fixture
 def oauth_user(plugin, pass_env, tmp_path):
     """A user with docker-credential-pass as credsStore, allowed plain-http loopback OAuth servers."""
     import json

@@ -11,7 +11,6 @@ import threading
 import time
 
 import anyio
-import pytest
 import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -50,12 +49,6 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
-
-
-@pytest.fixture
-def gateway_user(plugin):
-    plugin.env["DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS"] = "1"
-    return plugin
 
 
 def import_remote(user, tmp_path, name: str, url: str, extra: str = "") -> None:

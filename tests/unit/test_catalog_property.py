@@ -294,6 +294,16 @@ def server_file(*lines: str) -> bytes:
     generated=(server_file("name: s", "type: server", "title: " + "a" * (4 * 2**20 + 99)), ["4-MiB-title"], "s"),
     existing=True,
 )
+# a float where text is expected: ruamel wrote it back one digit off
+@example(
+    generated=(
+        b"name: '0'\noauth:\n  providers:\n  - env: A\n    provider: '0'\n    secret: 3.786420158457328e-39\n"
+        b"secrets:\n- env: A\n  name: '0.0'\ntype: server\n",
+        ["change-type oauth.providers.0.secret"],
+        "0",
+    ),
+    existing=False,
+)
 def test_import_either_stores_a_readable_catalog_or_fails_with_one_line_and_changes_nothing(
     imported_template, generated, existing
 ):
