@@ -4,11 +4,13 @@ a bearer token (MCP_GATEWAY_AUTH_TOKEN, or a generated one) with an unauthentica
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import os
 import secrets
 import string
+from collections.abc import AsyncIterator
 from typing import Any
 
 log = logging.getLogger("docker_mcp.gateway")
@@ -122,3 +124,72 @@ async def serve_http(app: Any, host: str, port: int, stop: list[Any]) -> None:
 
     stop[0] = shut_down
     await server.serve()
+
+
+class _Lines:
+    """Lines of a pipe, read by the event loop: the SDK's stdio server reads and writes through a worker
+    thread per line (anyio.wrap_file), three thread hops per call that the gateway's latency shows."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+
+    def __aiter__(self) -> _Lines:
+        return self
+
+    async def __anext__(self) -> str:
+        line: bytes = await self._reader.readline()
+        if not line:
+            raise StopAsyncIteration
+        return line.decode("utf-8", errors="replace")
+
+
+class _Writer:
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    async def write(self, text: str) -> None:
+        self._writer.write(text.encode("utf-8"))
+
+    async def flush(self) -> None:
+        await self._writer.drain()
+
+
+def _is_pipe(fd: int) -> bool:
+    import stat
+
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+@contextlib.asynccontextmanager
+async def stdio_pipes() -> AsyncIterator[tuple[Any, Any]]:
+    """stdin and stdout for the SDK's stdio_server, served by the event loop when both are pipes or
+    sockets (what MCP clients give); (None, None) otherwise (a terminal, a file), and the SDK's own
+    thread-backed streams serve. The pipes' non-blocking mode is put back on exit."""
+    import asyncio
+    import fcntl
+
+    if not (_is_pipe(0) and _is_pipe(1)):
+        yield None, None
+        return
+    loop = asyncio.get_running_loop()
+    flags = {fd: fcntl.fcntl(fd, fcntl.F_GETFL) for fd in (0, 1)}
+    reader = asyncio.StreamReader(limit=2**26, loop=loop)  # a line is a whole JSON-RPC message
+    read_transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), os.fdopen(os.dup(0), "rb", 0)
+    )
+    write_transport, protocol = await loop.connect_write_pipe(
+        lambda: asyncio.streams.FlowControlMixin(loop=loop), os.fdopen(os.dup(1), "wb", 0)
+    )
+    writer = asyncio.StreamWriter(write_transport, protocol, None, loop)
+    try:
+        yield _Lines(reader), _Writer(writer)
+    finally:
+        read_transport.close()
+        write_transport.close()
+        for fd, flag in flags.items():
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, fcntl.F_SETFL, flag)

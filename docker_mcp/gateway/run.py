@@ -18,6 +18,7 @@ import anyio.lowlevel
 import mcp_types as types
 
 from ..catalog.schema import Server
+from ..desktop.detect import DesktopMode
 from ..errors import DockerMcpError
 from ..secrets.resolver import SecretSources, resolve_secret
 from ..secrets.store import CredentialStore
@@ -46,20 +47,26 @@ class RunOptions:
     watch: bool = False  # reload when a registry, config or tools file changes
 
 
-def backend_builder(config_dir: str | None, config: GatewayConfig, options: RunOptions) -> Callable[[Server], Backend]:
+def backend_builder(
+    config_dir: str | None, config: GatewayConfig, options: RunOptions, mode: DesktopMode | None = None
+) -> Callable[[Server], Backend]:
     """How the gateway (and `docker mcp tools`) builds each server's backend: the credential store is
-    opened, and the token refresher made, only when a server needs them."""
+    opened, and the token sources made, only when a server needs them. `mode`: Desktop or CE mode,
+    detected once for the whole run (at the first server that needs to know)."""
+    from ..dockercli import home_dir
     from ..oauth.flow import secret_lookup
     from ..oauth.token_endpoint import oauth_session
     from ..oauth.tokens import Refresher
     from ..secrets.store import open_store
 
+    run_mode = mode or DesktopMode(home_dir())
     opened: list[CredentialStore] = []
     refreshers: list[Refresher] = []
+    desktop: list[Any] = []
 
     def store() -> CredentialStore:
         if not opened:
-            opened.append(open_store(config_dir))
+            opened.append(open_store(config_dir, desktop_mode=run_mode.desktop))
         return opened[0]
 
     sources = SecretSources.from_environment(store=store, env_files=config.env_files)
@@ -70,14 +77,25 @@ def backend_builder(config_dir: str | None, config: GatewayConfig, options: RunO
             refreshers.append(Refresher(store(), lookup, lambda record: oauth_session(record)))
         return refreshers[0]
 
-    return lambda server: make_backend(server, sources, store, refresher, config, options)
+    def desktop_tokens() -> Any:
+        if not desktop:
+            from ..desktop.api import DesktopClient
+            from ..desktop.secrets_engine import SecretsEngineClient
+            from ..oauth.desktop import DesktopTokens
+
+            desktop.append(DesktopTokens(SecretsEngineClient(run_mode.home), DesktopClient(run_mode.home)))
+        return desktop[0]
+
+    def token_source(server: Server) -> Any:
+        return _token_source(server, store, refresher, None)
+
+    return lambda server: make_backend(server, sources, token_source, config, options)
 
 
 def make_backend(
     server: Server,
     sources: SecretSources,
-    open_store: Callable[[], CredentialStore],
-    refresher: Callable[[], Any],
+    token_source: Callable[[Server], Any],
     config: GatewayConfig,
     options: RunOptions,
 ) -> Backend:
@@ -85,10 +103,11 @@ def make_backend(
     if server.type == "remote" or (not server.image and (server.remote.url or server.sse_endpoint)):
         headers = expand_headers(server, lambda name, env: resolve_secret(name, env, sources).value)
         auth = None
-        if _uses_oauth(server, open_store):
+        tokens = token_source(server)
+        if tokens is not None:
             from .auth import BearerToken
 
-            auth = BearerToken(refresher(), server.name)
+            auth = BearerToken(tokens, server.name)
         http = HttpStatus()
         return Backend(server.name, remote_transport(server, headers, auth, http), auth=auth, http=http)
     if server.image:
@@ -132,6 +151,26 @@ def _container_backend(server: Server, sources: SecretSources, config: GatewayCo
                 yield streams
 
     return Backend(server.name, open_transport, long_lived=server.long_lived or options.long_lived)
+
+
+def _token_source(
+    server: Server,
+    open_store: Callable[[], CredentialStore],
+    refresher: Callable[[], Any],
+    desktop_tokens: Callable[[], Any] | None,
+) -> Any:
+    """Where a remote server's bearer token comes from (None: it sends none). In Desktop mode (when
+    `desktop_tokens` is given), Desktop's tokens for the servers Desktop authorizes: always for one with
+    an `oauth` block, else when Desktop holds a token for it (the Go gateway connects it without one
+    otherwise). Else the local store's, for a server with an `oauth` block or a stored client."""
+    if desktop_tokens is not None:
+        from ..oauth.desktop import desktop_authorizes
+
+        if desktop_authorizes(server):
+            tokens = desktop_tokens()
+            if server.oauth is not None or tokens.has_token(server.name):
+                return tokens
+    return refresher() if _uses_oauth(server, open_store) else None
 
 
 def _uses_oauth(server: Server, open_store: Callable[[], CredentialStore]) -> bool:
@@ -422,7 +461,9 @@ async def _serve(
 
             server = front_server(live, log_calls=options.log_calls)
             log.info("> Gateway ready: %d tools from %d servers, on stdio", len(aggregator.routes), len(config.servers))
-            async with stdio_server() as (read, write):
+            from .front import stdio_pipes
+
+            async with stdio_pipes() as (stdin, stdout), stdio_server(stdin, stdout) as (read, write):
                 await server.run(read, write, server.create_initialization_options())
         else:
             from .front import BearerGate, http_app, serve_http
