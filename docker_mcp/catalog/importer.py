@@ -200,14 +200,18 @@ def add(mcp: McpDir, catalog: str, server: str, source_file: str, force: bool = 
         mcp.write_catalog_bytes(catalog, content)
 
 
-def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str]]:
-    """Refresh catalogs from their stored source; returns (updated names, error lines)."""
+def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str], list[str]]:
+    """Refresh catalogs from their stored source; returns (updated names, skipped names, error lines).
+    Updating all skips the catalogs made here (created or forked: no source); naming one is an error."""
     index = mcp.read_index()
     if name is not None and name not in index:
         raise CatalogNotFoundError(f'unknown catalog "{name}"')
-    updated, errors = [], []
+    updated, skipped, errors = [], [], []
     for catalog in [name] if name else sorted(index):
         entry = index[catalog]
+        if not entry.url and name is None:
+            skipped.append(catalog)
+            continue
         try:
             if not entry.url:
                 raise DockerMcpError(
@@ -220,7 +224,7 @@ def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str]]:
             updated.append(catalog)
         except DockerMcpError as e:
             errors.append(f"{catalog}: {e}")
-    return updated, errors
+    return updated, skipped, errors
 
 
 def _refuse_reserved(name: str, message: str) -> None:

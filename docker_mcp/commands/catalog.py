@@ -125,9 +125,11 @@ def update(g: GlobalOptions, name: str | None = None) -> None:
     from ..catalog.store import user_mcp_dir
     from ..errors import DockerMcpError
 
-    updated, errors = update_catalogs(user_mcp_dir(), name)
+    updated, skipped, errors = update_catalogs(user_mcp_dir(), name)
     for catalog in updated:
         sys.stdout.write(f"updated: {catalog}\n")
+    for catalog in skipped:
+        sys.stderr.write(f"skipped: {catalog} (created or forked here: no source to update from)\n")
     if errors:
         raise DockerMcpError("; ".join(errors))
 

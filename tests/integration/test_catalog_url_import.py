@@ -231,7 +231,7 @@ def test_update_of_one_catalog_fetches_the_changed_content_and_sets_last_update(
     importer.import_catalog(mcp, url)
     assert "lastUpdate" not in index_json(mcp)["remote-team"]
 
-    assert importer.update(mcp, "remote-team") == (["remote-team"], [])
+    assert importer.update(mcp, "remote-team") == (["remote-team"], [], [])
 
     assert site.hits["/changing.yaml"] == 2
     with open(mcp.catalog_path("remote-team"), "rb") as f:
@@ -267,11 +267,12 @@ def test_update_of_every_catalog_refreshes_those_with_a_source_and_reports_those
         handmade = f.read()
     local_file.write_text("name: from-file\nregistry:\n  time: {type: server, image: mcp-time:test}\n")
 
-    updated, errors = importer.update(mcp)
+    updated, skipped, errors = importer.update(mcp)
 
     assert updated == ["from-file", "remote-team", "slack-official"]
-    assert [e.split(":")[0] for e in errors] == ["handmade", "team-fork"], errors
-    assert all("has no source to update from" in e for e in errors), errors
+    assert (skipped, errors) == (["handmade", "team-fork"], [])
+    _, _, errors = importer.update(mcp, "handmade")  # named: made here, it cannot be updated
+    assert errors == ['handmade: catalog "handmade" has no source to update from (it was created or forked here)']
     index = index_json(mcp)
     assert index["handmade"] == {"displayName": "handmade"}
     assert index["team-fork"] == {"displayName": "team-fork (forked from remote-team)"}
@@ -293,7 +294,7 @@ def test_update_to_an_invalid_version_keeps_the_old_file_byte_for_byte(site, mcp
     importer.import_catalog(mcp, url)
     before = snapshot(mcp)
 
-    updated, errors = importer.update(mcp, "remote-team")
+    updated, _, errors = importer.update(mcp, "remote-team")
 
     assert (updated, len(errors)) == ([], 1)
     assert errors[0].startswith("remote-team: "), errors
@@ -310,7 +311,7 @@ def test_update_with_one_invalid_catalog_still_updates_the_others(site, mcp):
     with open(mcp.catalog_path("slack-official"), "rb") as f:
         slack_before = f.read()
 
-    updated, errors = importer.update(mcp)
+    updated, _, errors = importer.update(mcp)
 
     assert updated == ["remote-team"]
     assert len(errors) == 1 and errors[0].startswith("slack-official: "), errors
@@ -350,9 +351,8 @@ def test_cli_import_from_a_url_then_update(site, tmp_path):
 
     assert docker_mcp(home, "catalog", "create", "handmade").returncode == 0
     r = docker_mcp(home, "catalog", "update")
-    assert r.returncode == 1
-    assert r.stdout == "updated: remote-team\n"
-    assert r.stderr.startswith('handmade: catalog "handmade" has no source') and r.stderr.count("\n") == 1, r.stderr
+    assert (r.returncode, r.stdout) == (0, "updated: remote-team\n")
+    assert r.stderr == "skipped: handmade (created or forked here: no source to update from)\n"
     with open(mcp.catalog_path("remote-team"), "rb") as f:
         assert f.read() == TEAM_V2.encode()
     assert_recent(index_json(mcp)["remote-team"]["lastUpdate"])
