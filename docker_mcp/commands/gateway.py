@@ -40,6 +40,8 @@ def run(
     import anyio
 
     from ..catalog.store import user_mcp_dir
+    from ..desktop.detect import DesktopMode
+    from ..dockercli import home_dir
     from ..errors import UsageError
     from ..features import is_enabled
     from ..gateway.config import ConfigFiles, load_config
@@ -65,6 +67,7 @@ def run(
     wanted = (_names(servers), enable_all_servers, _names(tools), env_files, prefix_all, files)
     loaded = load_config(mcp, *wanted)
     gateway_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    mode = DesktopMode(home_dir())  # one mode for the run, whatever --watch reloads
     token = None if transport == "stdio" or dry_run else gateway_token(allow_unauthenticated, transport)
     if watch is None:  # on, as the Go gateway on a host; off in a container (DOCKER_MCP_IN_CONTAINER=1)
         watch = os.environ.get("DOCKER_MCP_IN_CONTAINER") != "1"
@@ -75,7 +78,7 @@ def run(
         serve,
         loaded,
         options,
-        lambda c: backend_builder(g.config, c, options),
+        lambda c: backend_builder(g.config, c, options, mode),
         lambda: load_config(mcp, *wanted),
         files.watched(mcp, servers_given=bool(servers) or enable_all_servers),
     )

@@ -8,6 +8,7 @@ plugin decides it (go-plugin-plumbing.md §4.3, go-plugin-oauth.md §2):
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import socket
@@ -41,6 +42,30 @@ def backend_socket(home: str) -> str:
 def tools_socket(home: str) -> str:
     """Desktop's tools API: the OAuth apps (/apps)."""
     return _socket(home, "tools")
+
+
+def secrets_engine_socket(home: str) -> str:
+    """The Secrets Engine, where Desktop keeps the OAuth tokens it holds (go-plugin-plumbing.md §3.6):
+    `<user cache dir>/docker-secrets-engine/engine.sock`, the cache dir as Go's os.UserCacheDir finds it,
+    else the temporary directory."""
+    return os.path.join(_user_cache_dir(home) or _temp_dir(), "docker-secrets-engine", "engine.sock")
+
+
+def _user_cache_dir(home: str) -> str | None:
+    if sys.platform == "win32":
+        return os.environ.get("LOCALAPPDATA") or None
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches") if home else None
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg:
+        return xdg if os.path.isabs(xdg) else None  # Go refuses a relative $XDG_CACHE_HOME
+    return os.path.join(home, ".cache") if home else None
+
+
+def _temp_dir() -> str:
+    if sys.platform == "win32":
+        return os.environ.get("TMP") or os.environ.get("TEMP") or os.environ.get("USERPROFILE") or r"C:\Windows"
+    return os.environ.get("TMPDIR") or "/tmp"
 
 
 class SocketHTTPConnection(http.client.HTTPConnection):
@@ -87,3 +112,15 @@ def ce_mode(home: str) -> bool:
     if sys.platform in ("darwin", "win32"):
         return False
     return not desktop_running(home)
+
+
+class DesktopMode:
+    """The mode of one run (a gateway's, whatever it reloads), detected when first asked: a /ping can
+    take a second, and a run with no OAuth server needs no answer."""
+
+    def __init__(self, home: str) -> None:
+        self.home = home
+
+    @functools.cached_property
+    def desktop(self) -> bool:
+        return not ce_mode(self.home)

@@ -1,5 +1,5 @@
-"""The bearer token a remote server's requests carry: from the token store, refreshed before expiry and
-once after a 401 (an httpx2 auth flow, so every request of the SDK's transports goes through it)."""
+"""The bearer token a remote server's requests carry: from the token store (or Docker Desktop), refreshed
+before expiry and once after a 401 (an httpx2 auth flow, so every request of the SDK's transports goes through it)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 import anyio.to_thread
 import httpx2
 
-from ..oauth.tokens import Refresher, Token
+from ..oauth.tokens import Token, TokenSource
 
 
 class BearerToken(httpx2.Auth):
-    def __init__(self, refresher: Refresher, server: str) -> None:
+    def __init__(self, refresher: TokenSource, server: str) -> None:
         self.refresher = refresher
         self.server = server
         self._token: Token | None = None

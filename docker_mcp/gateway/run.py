@@ -87,7 +87,7 @@ def backend_builder(
         return desktop[0]
 
     def token_source(server: Server) -> Any:
-        return _token_source(server, store, refresher, None)
+        return _token_source(server, store, refresher, desktop_tokens if run_mode.desktop else None)
 
     return lambda server: make_backend(server, sources, token_source, config, options)
 

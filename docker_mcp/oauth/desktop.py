@@ -1,17 +1,21 @@
 """OAuth in Docker Desktop mode: which servers Desktop authorizes, and authorize, revoke and list
 through its /apps API as the Go plugin does (go-plugin-oauth.md §1.2, §7, §8.4). Desktop runs dynamic
 client registration, PKCE, the browser step and token storage itself; a server with a pre-registered
-client in the catalog always uses the local flow (flow.py), which Desktop cannot do."""
+client in the catalog always uses the local flow (flow.py), which Desktop cannot do. The gateway reads
+the tokens Desktop holds from the Secrets Engine (DesktopTokens)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from ..catalog.schema import Server
 from ..desktop.api import DesktopClient, DesktopError, OAuthApp
+from ..desktop.secrets_engine import SecretsEngineClient, SecretsEngineError
 from .clients import PRE_REGISTERED
-from .errors import OAuthError
+from .errors import NotAuthorizedError, OAuthError
 from .flow import Authorization
+from .tokens import REFRESH_MARGIN_SECONDS, Token, expired_message, not_authorized_message
 
 Print = Callable[[str], None]
 DESKTOP = "desktop"  # the clientType of an app whose client Desktop manages
@@ -136,3 +140,76 @@ def merge(local: list[Authorization], apps: list[OAuthApp], servers: dict[str, S
             tools=app.tools or (kept.tools if kept is not None else ()),
         )
     return [rows[name] for name in sorted(rows)]
+
+
+def token_id(server: str) -> str:
+    """Where the Secrets Engine has the access token Desktop holds for a server."""
+    return f"docker/mcp/oauth/{server}"
+
+
+class DesktopTokens:
+    """The Refresher's interface (tokens.py) for the servers Desktop authorizes: the raw access token is
+    read from the Secrets Engine, its expiry from the envelope's `ExpiryAt`. Desktop refreshes a token
+    when its app is accessed, so a token rejected (401) or expiring within the margin is followed by
+    `GET /apps/<server>` and a second read (go-plugin-oauth.md §6.3, §6.4). One refresh at a time per
+    server; the callers waiting for it read what it left."""
+
+    def __init__(
+        self, engine: SecretsEngineClient, desktop: DesktopClient, margin_seconds: float = REFRESH_MARGIN_SECONDS
+    ) -> None:
+        self.engine = engine
+        self.desktop = desktop
+        self.margin = margin_seconds
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, server: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(server, threading.Lock())
+
+    def has_token(self, server: str) -> bool:
+        """Whether Desktop holds a token for the server (an unreachable engine counts as no)."""
+        try:
+            return self._read(server) is not None
+        except OAuthError:
+            return False
+
+    def token(self, server: str, rejected: Token | None = None) -> Token:
+        """A token to use now. Pass `rejected` after a 401 to have Desktop refresh it."""
+        with self._lock(server):
+            token = self._need(server)
+            if rejected is not None and token.access_token != rejected.access_token:
+                return token  # refreshed meanwhile
+            if rejected is None and not token.expires_within(self.margin):
+                return token
+            self._ask_desktop_to_refresh(server)
+            token = self._need(server)
+            if rejected is not None and token.access_token == rejected.access_token:
+                raise NotAuthorizedError(expired_message(server))
+            return token  # unchanged but not rejected: still usable until the server says otherwise
+
+    def _ask_desktop_to_refresh(self, server: str) -> None:
+        try:
+            app = self.desktop.get_app(server)
+        except DesktopError as e:
+            if e.status == 404:
+                raise NotAuthorizedError(not_authorized_message(server)) from None
+            return  # the second read says whether Desktop refreshed anyway
+        if not app.authorized:
+            raise NotAuthorizedError(not_authorized_message(server))
+
+    def _need(self, server: str) -> Token:
+        token = self._read(server)
+        if token is None:
+            raise NotAuthorizedError(not_authorized_message(server))
+        return token
+
+    def _read(self, server: str) -> Token | None:
+        try:
+            envelope = self.engine.get_secret(token_id(server))
+        except SecretsEngineError as e:
+            raise OAuthError(f"could not read the token Docker Desktop holds for {server}: {e}") from None
+        if envelope is None or not envelope.value:
+            return None
+        access_token = envelope.value.decode("utf-8", "replace").strip()
+        return Token(access_token, expiry=envelope.expiry) if access_token else None

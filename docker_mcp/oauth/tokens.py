@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ..secrets.store import CredentialStore
 from .clients import ClientRecord, load_client, save_client
@@ -121,6 +121,15 @@ def expired_message(server: str) -> str:
 
 def not_authorized_message(server: str) -> str:
     return f"{server} is not authorized: run 'docker mcp oauth authorize {server}'"
+
+
+class TokenSource(Protocol):
+    """What hands the gateway a server's bearer token: the Refresher (the local store), or Desktop's
+    tokens (oauth/desktop.py)."""
+
+    margin: float  # seconds before expiry at which a token counts as expired
+
+    def token(self, server: str, rejected: Token | None = None) -> Token: ...
 
 
 class Refresher:

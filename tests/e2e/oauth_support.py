@@ -107,6 +107,7 @@ class OAuthUser:
         self.plugin.env["DESKTOP_CREDENTIALS_FILE"] = str(self.tmp / "desktop-credentials.json")
         self.helper = "desktop"
         with DesktopBackend(self.plugin.home) as desktop:
+            self.plugin.env["XDG_CACHE_HOME"] = desktop.cache_dir  # where the plugin finds the Secrets Engine
             yield desktop
 
     def assert_nothing_leaked(self, *planted: str) -> None:
