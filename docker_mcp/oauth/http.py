@@ -37,7 +37,28 @@ def check_url(url: str, what: str) -> str:
     host = parts.hostname.rstrip(".").lower()
     if host in _BLOCKED_HOSTS or host.endswith(_BLOCKED_SUFFIXES) or _is_private_ip(host):
         raise OAuthError(f"invalid {what} {url}: host {host!r} is not allowed")
+    for address in _addresses(host, parts.port or 443):  # every address a name resolves to must be public
+        if _is_private_ip(address):
+            raise OAuthError(f"invalid {what} {url}: host {host!r} resolved to disallowed address {address}")
     return url
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    """The addresses DNS gives for a name; none when it does not resolve (the request then fails to
+    connect, and says so). The connection resolves again: a name that changes its answer in between
+    is not caught, as the Go plugin's pinned dial would."""
+    import socket
+
+    try:
+        ipaddress.ip_address(host)
+        return []  # a literal: checked above
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
 
 
 def _is_private_ip(host: str) -> bool:

@@ -8,6 +8,7 @@ help), no traceback, nothing stored, `oauth ls --json` not authorized, and no cl
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -570,3 +571,20 @@ def test_server_that_is_not_remote(oauth_user):
     r = oauth_user.docker("mcp", "oauth", "authorize", "local-tool")
     assert_failed(oauth_user, r, "local-tool", "not a remote server", server="local-tool")
     assert oauth_user.browser_records() == []
+
+
+def test_a_server_name_resolving_to_a_private_address_is_refused(oauth_user):
+    """Not only private literals and local names: a name whose DNS answer (here /etc/hosts) is private."""
+    host = socket.gethostname()
+    addresses = {info[4][0] for info in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)}
+    if not addresses or any(ipaddress.ip_address(a).is_global for a in addresses):
+        pytest.skip(f"{host} does not resolve to private addresses only on this machine")
+    port = free_port()
+    path = oauth_user.tmp / "private.yaml"
+    path.write_text(remote_entry(SERVER, f"https://{host}/mcp", client_id=CLIENT_ID, secret=True))
+    oauth_user.ok("mcp", "catalog", "import", str(path), env=NO_INSECURE)
+    set_secret(oauth_user)
+    r = oauth_user.docker(
+        "mcp", "oauth", "authorize", SERVER, "--callback-port", str(port), "--timeout", "5", env=NO_INSECURE
+    )
+    assert_failed(oauth_user, r, f"host '{host.lower()}' resolved to disallowed address")
