@@ -502,11 +502,22 @@ def _is_allowed_endpoint(url: str, allow_http: bool) -> bool:
 
 def _redirect_problem(uri: str) -> str | None:
     parts = _split(uri)
+    if parts is None and _bad_port_only(uri):
+        return "has an invalid port: give a number from 1 to 65535, e.g. http://localhost:3118/callback"
     if parts is None or parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
         return "must be an http URL on a loopback host (localhost, 127.0.0.1 or [::1]), e.g. http://localhost:3118/callback"
     if not parts.port:
         return "needs an explicit port (http://localhost:PORT/path): the callback server listens on exactly that port"
     return None
+
+
+def _bad_port_only(uri: str) -> bool:
+    """An http URL on a loopback host whose only fault is its port (out of range, not a number)."""
+    try:
+        parts = urlsplit(uri)
+        return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    except ValueError:
+        return False
 
 
 def server_json(s: Server) -> dict[str, Any]:

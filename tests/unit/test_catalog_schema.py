@@ -143,6 +143,8 @@ def test_endpoints_must_be_https(key, monkeypatch):
         ("https://localhost:3118/callback", "must be an http URL on a loopback host"),
         ("http://example.com:3118/callback", "must be an http URL on a loopback host"),
         ("http://localhost/callback", "needs an explicit port"),
+        ("http://localhost:99999/callback", "has an invalid port: give a number from 1 to 65535"),
+        ("http://127.0.0.1:port/callback", "has an invalid port"),
     ],
 )
 def test_redirect_uri_must_be_loopback_http_with_a_port(uri, fragment):
