@@ -23,7 +23,7 @@ def run(
     long_lived: bool = False,
     cpus: int = 1,
     memory: str = "2Gb",
-    host: str = "127.0.0.1",
+    host: str | None = None,
     port: int | None = None,
     allow_unauthenticated: bool = False,
     catalog: tuple[str, ...] = (),
@@ -69,8 +69,11 @@ def run(
     gateway_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     mode = DesktopMode(home_dir())  # one mode for the run, whatever --watch reloads
     token = None if transport == "stdio" or dry_run else gateway_token(allow_unauthenticated, transport)
-    if watch is None:  # on, as the Go gateway on a host; off in a container (DOCKER_MCP_IN_CONTAINER=1)
-        watch = os.environ.get("DOCKER_MCP_IN_CONTAINER") != "1"
+    in_container = os.environ.get("DOCKER_MCP_IN_CONTAINER") == "1"
+    if watch is None:  # on, as the Go gateway on a host; off in a container
+        watch = not in_container
+    if host is None:  # loopback on a host; in a container, every interface (its clients are outside it)
+        host = "0.0.0.0" if in_container else "127.0.0.1"
     options = RunOptions(
         transport, dry_run, verbose, long_lived, cpus, memory, gateway_id, host, port or 8811, token, log_calls, watch
     )
@@ -100,7 +103,11 @@ GROUP = Group(
                     choices=("stdio", "sse", "streaming", "streamable", "http", "streamable-http"),
                     default="stdio",
                 ),
-                Option(("--host",), "Address the HTTP transports listen on", metavar="HOST", default="127.0.0.1"),
+                Option(
+                    ("--host",),
+                    "Address the HTTP transports listen on (default 127.0.0.1; 0.0.0.0 in a container)",
+                    metavar="HOST",
+                ),
                 Option(("--port",), "Port of the HTTP transports (default 8811)", metavar="PORT", type=int),
                 Option(
                     ("--allow-unauthenticated",),

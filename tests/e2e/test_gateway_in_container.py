@@ -1,0 +1,170 @@
+"""The operator's way: the gateway itself in a container on a real Docker engine, as Compose runs it —
+the built zipapp in an image with Python, DOCKER_MCP_IN_CONTAINER=1, its catalog mounted as a file, a
+Docker secret mounted under /run/secrets — serving streamable HTTP to an MCP client outside the
+container, in front of a remote server that wants an API key from that secret."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import anyio
+import httpx2
+import pytest
+import requests
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+
+from tests.conftest import ROOT
+from tests.e2e.oauth_support import free_port
+from tests.helpers.mcp_images import ensure_time_image
+
+API_KEY = "PLANTED-docker-secret-api-key-5150"
+GATEWAY_TOKEN = "container-gateway-token-" + "y" * 16
+IMAGE = "docker-mcp-gateway:test"
+
+
+class KeyedServer:
+    """A real MCP SDK server over streamable HTTP that answers only requests bearing API_KEY."""
+
+    def __init__(self) -> None:
+        self.mcp = MCPServer("keyed")
+        self.refused = 0
+
+        @self.mcp.tool()
+        def whisper(text: str) -> str:
+            return text.lower()
+
+        app = self.mcp.streamable_http_app()
+
+        async def checked(scope, receive, send):
+            headers = dict(scope.get("headers") or [])
+            if scope["type"] == "http" and headers.get(b"authorization") != f"Bearer {API_KEY}".encode():
+                self.refused += 1
+                await send({"type": "http.response.start", "status": 401, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await app(scope, receive, send)
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/mcp"
+        self._server = uvicorn.Server(uvicorn.Config(checked, log_level="error", lifespan="on"))
+
+    def __enter__(self) -> KeyedServer:
+        threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True).start()
+        deadline = time.time() + 10
+        while not self._server.started and time.time() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+
+
+def listening_address(port: int) -> str | None:
+    """The local address (hex, as /proc/net/tcp spells it) of the socket listening on `port`."""
+    with open("/proc/net/tcp") as f:
+        for line in f.read().splitlines()[1:]:
+            local, _, state = line.split()[1:4]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                return address
+    return None
+
+
+@pytest.fixture(scope="module")
+def gateway_image(docker_engine, installed_config):
+    """mcp-time:test (Debian with Python 3.11) plus the built zipapp as its entry point."""
+    import os
+
+    base = ensure_time_image(docker_engine)
+    container = docker_engine.docker("create", "--network", "none", base).stdout.decode().strip()
+    try:
+        docker_engine.docker("cp", os.path.join(ROOT, "dist", "docker-mcp"), f"{container}:/usr/local/bin/docker-mcp")
+        docker_engine.docker(
+            "commit",
+            "--change", 'ENTRYPOINT ["/usr/local/bin/docker-mcp", "gateway", "run"]',
+            "--change", "ENV DOCKER_MCP_IN_CONTAINER=1",
+            container, IMAGE,
+        )  # fmt: skip
+    finally:
+        docker_engine.docker("rm", "-f", container, check=False)
+    yield IMAGE
+    docker_engine.docker("rmi", "-f", IMAGE, check=False)
+
+
+def test_the_gateway_in_a_container_reads_a_docker_secret_and_serves_clients_outside(
+    docker_engine, gateway_image, tmp_path
+):
+    port = free_port()
+    secret = tmp_path / "internal.api_key"
+    secret.write_text(API_KEY + "\n")  # as `docker secret create` or Compose's `secrets:` file
+    with KeyedServer() as keyed:
+        catalog = tmp_path / "catalog.yaml"
+        catalog.write_text(
+            f"""name: operators
+registry:
+  internal:
+    type: remote
+    remote:
+      url: {keyed.url}
+      headers:
+        Authorization: "Bearer ${{INTERNAL_API_KEY}}"
+    secrets:
+      - name: internal.api_key
+        env: INTERNAL_API_KEY
+"""
+        )
+        run = [
+            "run", "-d", "--network", "host",  # the test's servers and client are on this host's loopback
+            "-e", "DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1",  # the remote server is plain http on loopback
+            "-e", f"MCP_GATEWAY_AUTH_TOKEN={GATEWAY_TOKEN}",
+            "-v", f"{catalog}:/catalog.yaml:ro",
+            "-v", f"{secret}:/run/secrets/internal.api_key:ro",
+            gateway_image,
+            "--catalog", "/catalog.yaml", "--servers", "internal", "--transport", "streaming", "--port", str(port),
+        ]  # fmt: skip
+        container = docker_engine.docker(*run).stdout.decode().strip()
+        try:
+            deadline = time.time() + 90  # the first start unpacks the zipapp
+            while time.time() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    time.sleep(0.3)
+            else:
+                raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+
+            async def client() -> str:
+                async with (
+                    httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
+                    streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
+                    ClientSession(read, write) as session,
+                ):
+                    await session.initialize()
+                    assert [t.name for t in (await session.list_tools()).tools] == ["whisper"]
+                    result = await session.call_tool("whisper", {"text": "From Outside"})
+                    assert not result.is_error, result.content
+                    return result.content[0].text
+
+            # in a container the gateway listens on every interface (its clients are outside it)
+            assert listening_address(port) == "00000000", "not on 0.0.0.0"
+            assert anyio.run(client) == "from outside"
+            assert keyed.refused == 0  # every request carried the key from the Docker secret
+            assert requests.get(f"http://127.0.0.1:{port}/mcp", timeout=5).status_code == 401  # no token
+        finally:
+            docker_engine.docker("stop", "-t", "10", container, check=False)
+            status = docker_engine.docker("wait", container, check=False).stdout.decode().strip()
+            logs = docker_engine.docker("logs", container, check=False)
+            inspect = docker_engine.docker("inspect", container, check=False).stdout.decode()
+            docker_engine.docker("rm", "-f", container, check=False)
+    out = logs.stdout.decode() + logs.stderr.decode()
+    assert status == "0", out  # SIGTERM from `docker stop`: a clean exit
+    assert "> Start streaming server on port" in out
+    assert "- Watching for configuration updates" not in out  # no watching in a container
+    assert API_KEY not in out and API_KEY not in inspect  # the secret is a file, never env, argv or logs
