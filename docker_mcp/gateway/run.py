@@ -101,6 +101,13 @@ def make_backend(
 ) -> Backend:
     """The backend for one server, or BackendError saying why it cannot run here."""
     if server.type == "remote" or (not server.image and (server.remote.url or server.sse_endpoint)):
+        from ..oauth.errors import OAuthError
+        from ..oauth.http import check_url
+
+        try:  # the rule OAuth's URLs follow, as the Go gateway applies it to remote connections too
+            check_url(server.remote.url or server.sse_endpoint, "remote server URL")
+        except OAuthError as e:
+            raise BackendError(f"{server.name}: {e}") from None
         headers = expand_headers(server, lambda name, env: resolve_secret(name, env, sources).value)
         auth = None
         tokens = token_source(server)

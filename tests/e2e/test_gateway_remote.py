@@ -3,6 +3,7 @@ spoken to by the MCP SDK's own client over stdio."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -11,6 +12,7 @@ import threading
 import time
 
 import anyio
+import pytest
 import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -249,3 +251,21 @@ def test_a_remote_that_starts_answering_500_fails_that_call_and_the_next_healthy
 
         text = anyio.run(with_gateway, gateway_user, ["--servers", "flaky,steady"], body)
         assert "500" in text, text
+
+
+def test_a_remote_url_on_a_private_address_is_refused_unless_local_testing_is_on(gateway_user, tmp_path):
+    """The URL rule OAuth follows holds for the gateway's remote connections too, DNS answers included."""
+    host = socket.gethostname()
+    if any(ipaddress.ip_address(i[4][0]).is_global for i in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)):
+        pytest.skip(f"{host} resolves to a public address on this machine")
+    import_remote(gateway_user, tmp_path, "inside", f"https://{host}/mcp")
+    off = {"DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS": ""}
+    r = gateway_user.docker("mcp", "gateway", "run", "--servers", "inside", "--dry-run", env=off)
+    assert r.returncode == 0, r.stderr
+    assert (
+        f"! inside: invalid remote server URL https://{host}/mcp: host '{host.lower()}' resolved to disallowed address"
+        in r.stderr
+    )
+    # with the local-testing flag the gateway tries it (and finds nothing listening on 443 here)
+    r = gateway_user.docker("mcp", "gateway", "run", "--servers", "inside", "--dry-run")
+    assert "resolved to disallowed address" not in r.stderr and "! inside: " in r.stderr
