@@ -20,7 +20,8 @@ T = TypeVar("T")
 Pick = Callable[[Backend], Awaitable[Backend]]  # which connection to a server serves this request
 
 
-async def _same(backend: Backend) -> Backend:
+async def shared(backend: Backend) -> Backend:
+    """The Pick of a single client (stdio, `docker mcp tools`): every request uses the one connection."""
     return backend
 
 
@@ -80,7 +81,7 @@ class Aggregator:
     def tools(self) -> list[types.Tool]:
         return [r.tool for r in self.routes.values()]
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None, pick: Pick = _same) -> types.CallToolResult:
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None, pick: Pick = shared) -> types.CallToolResult:
         route = self.routes.get(name)
         if route is None:
             return error_result(f"unknown tool: {name}")
@@ -93,14 +94,14 @@ class Aggregator:
             return error_result(reason if reason.startswith(prefix) else prefix + reason)
 
     async def get_prompt(
-        self, name: str, arguments: dict[str, str] | None, pick: Pick = _same
+        self, name: str, arguments: dict[str, str] | None, pick: Pick = shared
     ) -> types.GetPromptResult:
         if name not in self.prompts:
             raise McpRequestError(f"unknown prompt: {name}")
         backend = self.prompts[name][0]
         return await self._forward(backend, lambda b: b.get_prompt(name, arguments), pick)
 
-    async def read_resource(self, uri: str, pick: Pick = _same) -> types.ReadResourceResult:
+    async def read_resource(self, uri: str, pick: Pick = shared) -> types.ReadResourceResult:
         backend = self.resources[uri][0] if uri in self.resources else self._template_owner(uri)
         if backend is None:
             raise McpRequestError(f"unknown resource: {uri}")

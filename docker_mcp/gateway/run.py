@@ -1,5 +1,6 @@
 """`docker mcp gateway run`: load the configuration, connect every server, aggregate, then serve the
-front transport (stdio) until the client goes away. Logs go to stderr: stdout is the stdio channel."""
+front transport (stdio, streamable HTTP or SSE) until the client goes away or the docker CLI says stop,
+reloading when a watched file changes. Logs go to stderr: stdout is the stdio channel."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ..desktop.detect import DesktopMode
 from ..errors import DockerMcpError
 from ..secrets.resolver import SecretSources, resolve_secret
 from ..secrets.store import CredentialStore
-from .aggregate import Aggregator
+from .aggregate import Aggregator, shared
 from .backends import Backend, BackendError, HttpStatus, SessionBackends, describe, expand_headers, remote_transport
 from .config import GatewayConfig
 
@@ -264,7 +265,7 @@ def front_server(live: Live, sessions: SessionBackends | None = None, log_calls:
     def pick(ctx: Any) -> Any:
         connection = live.connection(ctx)
         if sessions is None:
-            return _shared
+            return shared
         return lambda backend: sessions.pick(backend, connection)
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
@@ -330,10 +331,6 @@ def _shape(arguments: Any) -> str:
 
 def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
-
-
-async def _shared(backend: Backend) -> Backend:
-    return backend
 
 
 async def _as_mcp_error(request: Awaitable[T]) -> T:
