@@ -5,21 +5,19 @@ container, in front of a remote server that wants an API key from that secret.""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import anyio
 import httpx2
 import pytest
 import requests
-import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
 
 from tests.conftest import ROOT
 from tests.e2e.oauth_support import free_port
+from tests.e2e.test_gateway_remote import LoopbackApp
 from tests.helpers.mcp_images import ensure_time_image
 
 API_KEY = "PLANTED-docker-secret-api-key-5150"
@@ -27,7 +25,7 @@ GATEWAY_TOKEN = "container-gateway-token-" + "y" * 16
 IMAGE = "docker-mcp-gateway:test"
 
 
-class KeyedServer:
+class KeyedServer(LoopbackApp):
     """A real MCP SDK server over streamable HTTP that answers only requests bearing API_KEY."""
 
     def __init__(self) -> None:
@@ -49,20 +47,7 @@ class KeyedServer:
                 return
             await app(scope, receive, send)
 
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/mcp"
-        self._server = uvicorn.Server(uvicorn.Config(checked, log_level="error", lifespan="on"))
-
-    def __enter__(self) -> KeyedServer:
-        threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True).start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
+        super().__init__(checked)
 
 
 def listening_address(port: int) -> str | None:

@@ -21,7 +21,27 @@ from mcp.server.mcpserver import MCPServer
 from tests.e2e.conftest import DOCKER
 
 
-class LocalServer:
+class LoopbackApp:
+    """An ASGI app served by uvicorn in a thread, on a free port of 127.0.0.1, for a `with` block."""
+
+    def __init__(self, app, path: str = "/mcp") -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}{path}"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+
+    def __enter__(self):
+        threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True).start()
+        deadline = time.time() + 10
+        while not self._server.started and time.time() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+
+
+class LocalServer(LoopbackApp):
     """A real MCP SDK server over streamable HTTP on 127.0.0.1 (no auth)."""
 
     def __init__(self, name: str) -> None:
@@ -37,20 +57,7 @@ class LocalServer:
         def fail(text: str) -> str:
             raise RuntimeError("the backend tool failed")
 
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/mcp"
-        self._server = uvicorn.Server(uvicorn.Config(self.mcp.streamable_http_app(), log_level="error"))
-
-    def __enter__(self) -> LocalServer:
-        threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True).start()
-        deadline = time.time() + 10
-        while not self._server.started and time.time() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
+        super().__init__(self.mcp.streamable_http_app())
 
 
 def import_remote(user, tmp_path, name: str, url: str, extra: str = "") -> None:
