@@ -67,7 +67,7 @@ import threading
 import time
 from collections.abc import Iterable
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 import anyio
 import httpx2
@@ -79,7 +79,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.servers.recording import RecordedRequest, RequestLog, auth_scheme
+from tests.servers.recording import RecordingMiddleware, RequestLog
 
 SLOW_TOOL_SECONDS = 5.0
 FAULTS = (None, "500", "slow-tool")
@@ -305,7 +305,9 @@ class RemoteMcpServer:
         if self._sock is None:
             self._sock = self._bind(self.port)
         sock, self._sock = self._sock, None
-        self._closer = _DisconnectOnStop(_RecordingMiddleware(_FaultMiddleware(self._build_app(), self), self))
+        self._closer = _DisconnectOnStop(
+            RecordingMiddleware(_FaultMiddleware(self._build_app(), self), self.requests, self._rpc)
+        )
         app = self._closer
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN
@@ -496,98 +498,3 @@ class _FaultMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
-
-
-class _RecordingMiddleware:
-    """Records each HTTP request's names and outcome, never a value. A streamed answer (text/event-stream)
-    is recorded when it starts; any other is held back until its body is complete and recorded first, so a
-    client that has its answer finds it in the log."""
-
-    MAX_BODY = 1 << 20
-
-    def __init__(self, app: ASGIApp, owner: RemoteMcpServer) -> None:
-        self.app = app
-        self.owner = owner
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        body = bytearray()
-        response_body = bytearray()
-        status = 0
-        json_response = False
-        recorded = False
-        held_start: Message | None = None
-
-        async def recording_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(body) < self.MAX_BODY:
-                body.extend(message.get("body", b""))
-            return message
-
-        def record() -> None:
-            nonlocal recorded
-            if recorded:
-                return
-            recorded = True
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            names = [k for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)]
-            if body:
-                try:
-                    loaded = json.loads(body)
-                except ValueError:
-                    loaded = None
-                for item in loaded if isinstance(loaded, list) else [loaded]:
-                    if isinstance(item, dict):
-                        names += [str(k) for k in item]
-                        if isinstance(item.get("method"), str):
-                            self.owner._rpc(item["method"])
-            error: str | None = None
-            if response_body:
-                try:
-                    loaded_response = json.loads(response_body)
-                except ValueError:
-                    loaded_response = None
-                if isinstance(loaded_response, dict) and isinstance(loaded_response.get("error"), str):
-                    error = loaded_response["error"]
-            self.owner.requests.append(
-                RecordedRequest(
-                    method=scope["method"],
-                    path=scope["path"],
-                    params=tuple(names),
-                    auth=auth_scheme(headers.get("authorization")),
-                    status=status,
-                    error=error,
-                )
-            )
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status, json_response, held_start
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                content_type = b""
-                for key, value in message.get("headers", []):
-                    if key.lower() == b"content-type":
-                        content_type = value.lower()
-                json_response = b"json" in content_type
-                if b"event-stream" in content_type:
-                    record()
-                    await send(message)
-                else:
-                    held_start = message
-                return
-            if message["type"] == "http.response.body":
-                if json_response and status >= 400:
-                    response_body.extend(message.get("body", b""))
-                if not message.get("more_body", False):
-                    record()
-            if held_start is not None:
-                start, held_start = held_start, None
-                await send(start)
-            await send(message)
-
-        try:
-            await self.app(scope, recording_receive, recording_send)
-        finally:
-            record()

@@ -31,14 +31,13 @@ never a value.
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import uvicorn
 from mcp.server.auth.handlers.metadata import MetadataHandler
@@ -60,9 +59,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.servers.recording import RecordedRequest, RequestLog, auth_scheme
+from tests.servers.recording import RecordingMiddleware, RequestLog
 
 DEFAULT_SCOPES = ("mcp:read", "mcp:write")
 
@@ -345,7 +343,7 @@ class SdkAuthServer:
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
         self.provider.expected_resource = self.resource
-        app = _RecordingMiddleware(self._build_app(), self.requests)
+        app = RecordingMiddleware(self._build_app(), self.requests)
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -431,98 +429,3 @@ class SdkAuthServer:
                 challenge += ', error="invalid_token"'
             return JSONResponse({"error": "invalid_token"}, status_code=401, headers={"WWW-Authenticate": challenge})
         return JSONResponse({"ok": True, "client_id": info.client_id, "scopes": info.scopes})
-
-
-class _RecordingMiddleware:
-    """ASGI middleware that records each HTTP request's names and outcome, never its values."""
-
-    def __init__(self, app: ASGIApp, log: RequestLog) -> None:
-        self.app = app
-        self.log = log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        body = bytearray()
-        response_body = bytearray()
-        status = 0
-        location: str | None = None
-        json_response = False
-
-        async def recording_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                body.extend(message.get("body", b""))
-            return message
-
-        recorded = False
-
-        def record() -> None:
-            nonlocal recorded
-            if recorded:
-                return
-            recorded = True
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            names = [k for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)]
-            content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-            if body and content_type == "application/x-www-form-urlencoded":
-                names += [k for k, _ in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)]
-            elif body and content_type == "application/json":
-                try:
-                    loaded = json.loads(body)
-                except ValueError:
-                    loaded = None
-                if isinstance(loaded, dict):
-                    names += [str(k) for k in loaded]
-            error: str | None = None
-            if response_body:
-                try:
-                    loaded_response = json.loads(response_body)
-                except ValueError:
-                    loaded_response = None
-                if isinstance(loaded_response, dict) and isinstance(loaded_response.get("error"), str):
-                    error = loaded_response["error"]
-            elif location:
-                error = dict(parse_qsl(urlsplit(location).query)).get("error")
-            self.log.append(
-                RecordedRequest(
-                    method=scope["method"],
-                    path=scope["path"],
-                    params=tuple(names),
-                    auth=auth_scheme(headers.get("authorization")),
-                    status=status,
-                    error=error,
-                )
-            )
-
-        held_start: Message | None = None
-
-        async def recording_send(message: Message) -> None:
-            # The start message is held back until the body is complete, and the request recorded
-            # before either goes out: a client that has its answer (even a body-less 302) finds it
-            # in the log.
-            nonlocal status, location, json_response, held_start
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for key, value in message.get("headers", []):
-                    if key.lower() == b"location":
-                        location = value.decode("latin-1")
-                    elif key.lower() == b"content-type" and b"json" in value.lower():
-                        json_response = True
-                held_start = message
-                return
-            if message["type"] == "http.response.body":
-                if json_response and status >= 400:
-                    response_body.extend(message.get("body", b""))
-                if not message.get("more_body", False):
-                    record()
-            if held_start is not None:
-                start, held_start = held_start, None
-                await send(start)
-            await send(message)
-
-        try:
-            await self.app(scope, recording_receive, recording_send)
-        finally:
-            record()
