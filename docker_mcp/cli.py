@@ -14,7 +14,7 @@ from .argv import GlobalOptions
 from .commands import ROOT
 from .commands.help import render, usage_line
 from .commands.spec import Command, Group, Node
-from .errors import DockerMcpError, UsageError
+from .errors import DockerMcpError, UsageError, terminal_safe
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -58,7 +58,7 @@ def _report(opts: GlobalOptions, message: str, as_json: bool, trace: bool = True
         import json
 
         message = json.dumps({"error": message})
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(terminal_safe(message, keep_newlines=True) + "\n")
 
 
 def _dispatch(opts: GlobalOptions, args: list[str]) -> int:

@@ -15,8 +15,6 @@ from .schema import DOCKER_CATALOG, Catalog, CatalogError, check_catalog_name, i
 from .store import CatalogNotFoundError, IndexEntry, McpDir
 from .yamldoc import MAX_DOCUMENT_BYTES, DocumentError, check_size, decode, dump, encode, load, new_map
 
-FETCH_TIMEOUT_SECONDS = 30
-
 
 class ReservedCatalogError(DockerMcpError):
     pass
@@ -66,20 +64,24 @@ def read_source(source: str) -> Source:
 
 
 def _fetch(url: str) -> bytes:
+    """The document at `url` (http or https), redirects followed, within bounded_http's one deadline for
+    the whole download and at most MAX_DOCUMENT_BYTES (a larger one is refused, not cut)."""
     import requests
 
-    try:
-        with requests.get(url, timeout=FETCH_TIMEOUT_SECONDS, stream=True) as response:
-            if response.status_code != 200:
-                raise DockerMcpError(f'downloading "{url}" (status code: {response.status_code})')
-            data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > MAX_DOCUMENT_BYTES:
-                    break
-            return bytes(data)
-    except requests.RequestException as e:
-        raise DockerMcpError(f'downloading "{url}": {type(e).__name__}: {e}') from None
+    from ..bounded_http import ResponseRefused, bounded_session_class
+    from ..metadata import version
+
+    with bounded_session_class(requests.Session, MAX_DOCUMENT_BYTES, follow_redirects=True)() as session:
+        session.headers["User-Agent"] = f"docker-mcp/{version()}"
+        try:
+            response = session.get(url)
+        except ResponseRefused as e:
+            raise DockerMcpError(f'downloading "{url}": it {e.reason}') from None
+        except requests.RequestException as e:
+            raise DockerMcpError(f'downloading "{url}": {type(e).__name__}') from None
+    if response.status_code != 200:
+        raise DockerMcpError(f'downloading "{url}" (status code: {response.status_code})')
+    return bytes(response.content)
 
 
 def prepare(source: Source, name: str | None = None) -> Prepared:

@@ -90,15 +90,18 @@ def authorize(
     callback_port: int | None = None,
     timeout: float | None = None,
 ) -> None:
+    from ..errors import UsageError
     from ..features import is_enabled
     from ..oauth.flow import DEFAULT_TIMEOUT_SECONDS, AuthorizeOptions
     from ..oauth.flow import authorize as run_authorize
 
-    if timeout is not None and timeout <= 0:
-        from ..errors import UsageError
-
+    if timeout is not None and not 0 < timeout < float("inf"):
         raise UsageError(
             f"--timeout must be a positive number of seconds, not {timeout:g}", "docker mcp oauth authorize"
+        )
+    if callback_port is not None and not 1 <= callback_port <= 65535:
+        raise UsageError(
+            f"--callback-port must be a port number from 1 to 65535, not {callback_port}", "docker mcp oauth authorize"
         )
     servers, desktop = _servers(), _desktop()
     if desktop is not None:

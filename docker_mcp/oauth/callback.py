@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..errors import untrusted_text
 from .errors import CallbackError, OAuthError
 
 DEFAULT_PORT = 54321
@@ -124,7 +125,11 @@ class CallbackServer:
                 )
                 return
             if query.get("error"):
-                detail = query["error"] + (f" - {query['error_description']}" if query.get("error_description") else "")
+                # the browser brings whatever the authorization server (or a page) put in the URL
+                detail = untrusted_text(query["error"], limit=80) or "error"
+                description = untrusted_text(query.get("error_description", ""))
+                if description:
+                    detail += f" - {description}"
                 self._error = f"authorization failed: {detail}"
                 self._reply(request, 400, f"Authorization failed: {detail}")
             elif not query.get("code"):

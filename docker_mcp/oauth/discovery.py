@@ -100,25 +100,38 @@ def probe(session: Any, server_url: str) -> list[Challenge]:
             "clientInfo": {"name": "docker-mcp", "version": "1"},
         },
     }
+    from ..bounded_http import ResponseRefused
+
     try:
-        response = session.post(
-            server_url, json=body, headers={"Accept": "application/json, text/event-stream"}, allow_redirects=False
-        )
+        response = session.post(server_url, json=body, headers={"Accept": "application/json, text/event-stream"})
+    except ResponseRefused as e:
+        if e.kind == "redirect":
+            return []  # e.g. a trailing-slash redirect: no challenge here, the well-known URLs are next
+        raise DiscoveryError(f"cannot use {server_url}: it {e.reason}") from None
     except Exception as e:
         raise DiscoveryError(f"cannot reach {server_url}: {describe_failure(e)}") from None
-    with response:
-        return parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
+    return parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
 
 
 class _NotAnObject(Exception):
     """The URL answered 200, but not with a JSON object."""
 
 
-def _get_json(session: Any, url: str) -> dict[str, Any] | None:
-    """The JSON object at `url`; None when nothing is there; _NotAnObject when something else is."""
+def _get_json(session: Any, url: str, failures: dict[str, str]) -> dict[str, Any] | None:
+    """The JSON object at `url`; None when nothing is there (why, when it is not a plain HTTP status, is
+    recorded in `failures`); _NotAnObject when something else is. A URL that stalls past the deadline
+    or answers more than the cap ends discovery with a DiscoveryError naming it."""
+    from ..bounded_http import ResponseRefused
+
     try:
-        response = session.get(url, headers={"Accept": "application/json"}, allow_redirects=False)
-    except Exception:
+        response = session.get(url, headers={"Accept": "application/json"})
+    except ResponseRefused as e:
+        if e.kind != "redirect":
+            raise DiscoveryError(f"discovery stopped: {url} {e.reason}") from None
+        failures[url] = e.reason
+        return None
+    except Exception as e:
+        failures[url] = describe_failure(e)
         return None
     if response.status_code != 200:
         return None
@@ -133,10 +146,11 @@ def _get_json(session: Any, url: str) -> dict[str, Any] | None:
 
 def fetch_protected_resource(session: Any, server_url: str, challenges: list[Challenge]) -> dict[str, Any] | None:
     named = next((c.params["resource_metadata"] for c in challenges if c.params.get("resource_metadata")), None)
+    failures: dict[str, str] = {}  # not reported: without a document, MCP's fallback applies
     for url in [named] if named else protected_resource_metadata_urls(server_url):
         check_url(url, "protected resource metadata URL")
         try:
-            data = _get_json(session, url)
+            data = _get_json(session, url, failures)
         except _NotAnObject:
             continue  # e.g. a web app's catch-all page: look further
         if data is not None:
@@ -146,11 +160,12 @@ def fetch_protected_resource(session: Any, server_url: str, challenges: list[Cha
 
 def fetch_authorization_server(session: Any, issuer: str) -> AuthorizationServerMetadata:
     tried = authorization_server_metadata_urls(issuer)
-    malformed = []
+    malformed: list[str] = []
+    failures: dict[str, str] = {}  # URL -> why nothing was read there, when it was not an HTTP status
     for url in tried:
         check_url(url, "authorization server metadata URL")
         try:
-            data = _get_json(session, url)
+            data = _get_json(session, url, failures)
         except _NotAnObject:
             malformed.append(url)
             continue
@@ -158,8 +173,9 @@ def fetch_authorization_server(session: Any, issuer: str) -> AuthorizationServer
             return parse_authorization_server(data, url)
     if malformed:
         raise DiscoveryError(f"authorization server metadata at {malformed[0]} is not a JSON object: check the server")
+    attempts = ", ".join(f"{url}: {failures[url]}" if url in failures else url for url in tried)
     raise DiscoveryError(
-        f"no authorization server metadata for {issuer} (tried {', '.join(tried)}); "
+        f"no authorization server metadata for {issuer} (tried {attempts}); "
         "set oauth.credentials.authorizationEndpoint and tokenEndpoint in the catalog entry"
     )
 

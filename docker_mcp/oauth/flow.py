@@ -17,7 +17,7 @@ from .callback import CallbackServer, choose_redirect
 from .clients import DCR, PRE_REGISTERED, ClientRecord, delete_client, load_client, save_client, stored_client_servers
 from .discovery import discover
 from .errors import OAuthError
-from .http import check_url, new_session
+from .http import check_url, describe_failure, new_session
 from .registration import register
 from .tokens import Token, delete_token, load_token, save_token
 
@@ -231,7 +231,9 @@ def _revoke_at_server(
     try:
         response = new_session().post(record.revocation_endpoint, data=data, auth=auth)
     except Exception as e:
-        warn(f"! Could not reach the revocation endpoint ({type(e).__name__}); the local token is removed anyway")
+        warn(
+            f"! Could not revoke at {record.revocation_endpoint}: {describe_failure(e)}; the local token is removed anyway"
+        )
         return
     if response.status_code != 200:
         warn(f"! The revocation endpoint answered HTTP {response.status_code}; the local token is removed anyway")

@@ -1,5 +1,6 @@
-"""HTTP for OAuth: a requests session with a timeout and our user agent, and the rule for which URLs
-may be used (https, or plain http on request for local testing)."""
+"""HTTP for OAuth: a bounded requests session (no redirects, a deadline for the whole exchange, a cap on
+the response) with our user agent, and the rule for which URLs may be used (https to a public host, or
+plain http on request for local testing)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 from ..catalog.schema import insecure_urls_allowed
 from .errors import OAuthError
 
-TIMEOUT_SECONDS = 30
+MAX_RESPONSE_BYTES = 1024 * 1024  # metadata and token responses are a few KiB
 _BLOCKED_HOSTS = ("localhost", "metadata", "metadata.google.internal", "metadata.azure.internal")
 _BLOCKED_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".cluster.local", ".svc")
 
@@ -21,6 +22,8 @@ def insecure_allowed() -> bool:
 
 def check_url(url: str, what: str) -> str:
     """Refuse a URL OAuth must not talk to: not absolute, userinfo, not https, or a private host."""
+    if any(c.isspace() or not c.isprintable() for c in url):  # nothing that could move a terminal's cursor
+        raise OAuthError(f"invalid {what}: the URL contains spaces or control characters")
     parts = urlsplit(url)
     if not parts.scheme or not parts.hostname:
         raise OAuthError(f"invalid {what} {url!r}: must be an absolute URL")
@@ -61,38 +64,60 @@ def _addresses(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
 
 
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))  # RFC 6052, RFC 8215
+
+
 def _is_private_ip(host: str) -> bool:
+    """An address OAuth must not reach: not global, or an IPv6 spelling of an IPv4 address that is not
+    (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo), which `is_global` alone calls global."""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    if embedded is not None and not embedded.is_global:
+        return True
     return not ip.is_global
 
 
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]  # the client's address; the server's is public by definition
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if int(ip) >> 32 == 0:  # ::a.b.c.d, the deprecated IPv4-compatible form
+        return low32
+    if any(ip in net for net in _NAT64):
+        return low32
+    return None
+
+
 def new_session() -> Any:
-    """A requests.Session for OAuth calls: our user agent, JSON accepted, a timeout on every request."""
+    """A requests.Session for OAuth calls: our user agent, and every request bounded as
+    bounded_http.bounded_session_class says (redirects refused, MAX_RESPONSE_BYTES, one deadline)."""
     import requests
 
+    from ..bounded_http import bounded_session_class
     from ..metadata import version
 
-    class _Session(requests.Session):
-        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            kwargs.setdefault("timeout", TIMEOUT_SECONDS)
-            return super().request(method, url, *args, **kwargs)
-
-    session = _Session()
+    session = bounded_session_class(requests.Session, MAX_RESPONSE_BYTES)()
     session.headers["User-Agent"] = f"docker-mcp/{version()}"
     return session
 
 
 def describe_failure(e: Exception) -> str:
-    """A one-line reason for a failed request, without request bodies."""
+    """A one-line reason for a failed request, without request or response bodies."""
     import requests
 
+    from ..bounded_http import ResponseRefused
+
+    if isinstance(e, ResponseRefused):
+        return e.reason
     if isinstance(e, requests.ConnectionError):
         return "could not connect"
     if isinstance(e, requests.Timeout):
-        return f"no answer within {TIMEOUT_SECONDS} s"
+        return "no answer in time"
     return type(e).__name__

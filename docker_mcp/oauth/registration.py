@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..errors import untrusted_text
 from .clients import DCR, ClientRecord
 from .discovery import Discovery
 from .errors import RegistrationError
@@ -85,5 +86,5 @@ def _reason(response: Any) -> str:
     if isinstance(data, dict):
         for key in ("error_description", "error", "message"):
             if isinstance(data.get(key), str) and data[key]:
-                return " ".join(data[key].split())[:200]
-    return " ".join(response.text.split())[:200] or response.reason or "no reason given"
+                return untrusted_text(data[key]) or "no reason given"
+    return untrusted_text(response.text) or untrusted_text(response.reason or "") or "no reason given"

@@ -9,19 +9,23 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from ..errors import untrusted_text
 from . import providers
 from .clients import ClientRecord
 from .errors import TokenError
-from .http import TIMEOUT_SECONDS, check_url, describe_failure, insecure_allowed
+from .http import MAX_RESPONSE_BYTES, check_url, describe_failure, insecure_allowed
 
 BASIC, POST, NONE = "client_secret_basic", "client_secret_post", "none"
 SecretLookup = Callable[[ClientRecord], str | None]
 
 
 def oauth_session(record: ClientRecord, scopes: tuple[str, ...] = (), state: str | None = None) -> Any:
-    """An OAuth2Session for this client with PKCE S256 and the provider hooks registered."""
+    """An OAuth2Session for this client with PKCE S256, the provider hooks registered, and every request
+    bounded as oauth/http.py's sessions are (no redirect followed: a 307 would re-send the client
+    secret, code and verifier to the host it names)."""
     from requests_oauthlib import OAuth2Session
 
+    from ..bounded_http import bounded_session_class
     from ..metadata import version
 
     # oauthlib refuses http endpoints unless told, and treats a narrower granted scope as an error.
@@ -29,7 +33,7 @@ def oauth_session(record: ClientRecord, scopes: tuple[str, ...] = (), state: str
     if insecure_allowed():
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 
-    class TokenSession(OAuth2Session):
+    class TokenSession(bounded_session_class(OAuth2Session, MAX_RESPONSE_BYTES)):  # type: ignore[misc]
         last_token_status: int | None = None  # oauthlib's errors do not carry the HTTP status
 
     session = TokenSession(
@@ -46,7 +50,7 @@ def oauth_session(record: ClientRecord, scopes: tuple[str, ...] = (), state: str
         # first (one may turn an HTTP 200 into the error it means) and then notes the status.
         response = providers.fix_token_response(response)
         session.last_token_status = response.status_code
-        return response
+        return _checked_expires_in(response)
 
     session.register_compliance_hook("access_token_response", token_response)
     session.register_compliance_hook("refresh_token_response", token_response)
@@ -101,12 +105,11 @@ def exchange_code(
     extra = {"resource": resource} if resource else {}
 
     def attempt(kwargs: dict[str, Any]) -> dict[str, Any]:
-        token: dict[str, Any] = session.fetch_token(
-            record.token_endpoint, code=code, timeout=TIMEOUT_SECONDS, **kwargs, **extra
-        )
+        token: dict[str, Any] = session.fetch_token(record.token_endpoint, code=code, **kwargs, **extra)
         return token
 
-    return _with_client_auth(session, record, secret_for, advertised, attempt)
+    sent = (code, getattr(session, "_code_verifier", None) or "")
+    return _with_client_auth(session, record, secret_for, advertised, attempt, sent)
 
 
 def refresh(
@@ -120,11 +123,11 @@ def refresh(
         if include:
             kwargs["client_id"] = record.client_id
         token: dict[str, Any] = session.refresh_token(
-            record.token_endpoint, refresh_token=refresh_token, auth=auth, timeout=TIMEOUT_SECONDS, **kwargs
+            record.token_endpoint, refresh_token=refresh_token, auth=auth, **kwargs
         )
         return token
 
-    return _with_client_auth(session, record, secret_for, (), attempt)
+    return _with_client_auth(session, record, secret_for, (), attempt, (refresh_token,))
 
 
 def _with_client_auth(
@@ -133,9 +136,12 @@ def _with_client_auth(
     secret_for: SecretLookup,
     advertised: tuple[str, ...],
     attempt: Callable[[dict[str, Any]], dict[str, Any]],
+    sent: tuple[str, ...],
 ) -> tuple[dict[str, Any], str]:
+    """`sent`: the values the request carries (code, verifier, refresh token), never to be printed."""
     methods = auth_methods_to_try(record, advertised)
     secret = secret_for(record) if methods != [NONE] else None  # resolved only now, when it is needed
+    sent = (*sent, secret or "", record.client_id)
     for i, method in enumerate(methods):
         session.last_token_status = None
         try:
@@ -145,23 +151,38 @@ def _with_client_auth(
                 continue
             raise
         except Exception as e:
-            error = _token_error(e, record, session.last_token_status)
+            error = _token_error(e, record, session.last_token_status, sent)
             if error.client_auth_rejected and i + 1 < len(methods):
                 continue
             raise error from None
     raise AssertionError("unreachable")
 
 
-def _token_error(e: Exception, record: ClientRecord, status: int | None) -> TokenError:
+def _token_error(e: Exception, record: ClientRecord, status: int | None, sent: tuple[str, ...]) -> TokenError:
+    """One line for a failed token request. The server's `error` and `error_description` are printed
+    only without control characters, and not at all when they echo a value the request sent."""
     from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
+    from ..bounded_http import ResponseRefused
+
+    if isinstance(e, ResponseRefused):
+        return TokenError(f"token endpoint {record.token_endpoint} {e.reason}")
     if isinstance(e, OAuth2Error):
-        error = e.error
+        error = str(e.error)
         if error == "missing_token" and status and status >= 400:
             return TokenError(f"token endpoint {record.token_endpoint} answered HTTP {status}", None, status == 401)
-        message = f"token endpoint error: {error}"
-        if e.description and e.description != error:
-            message += f" ({' '.join(str(e.description).split())[:200]})"
+        shown = untrusted_text(error, sent, 80)
+        if shown is None:
+            return TokenError(
+                f"token endpoint {record.token_endpoint} refused the request (its error text repeats what was "
+                "sent, so it is not shown)",
+                error,
+                status == 401,
+            )
+        message = f"token endpoint error: {shown}"
+        description = untrusted_text(str(e.description or ""), sent)
+        if description and description != shown:
+            message += f" ({description})"
         return TokenError(message, error, status == 401 or error == "invalid_client")
     from oauthlib.oauth2.rfc6749.errors import InsecureTransportError
 
@@ -172,3 +193,35 @@ def _token_error(e: Exception, record: ClientRecord, status: int | None) -> Toke
     if isinstance(e, requests.RequestException):
         return TokenError(f"cannot reach the token endpoint {record.token_endpoint}: {describe_failure(e)}")
     return TokenError(f"token request failed: {type(e).__name__}")
+
+
+MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600  # a longer lifetime is as good as none: refresh on a 401
+
+
+def _checked_expires_in(response: Any) -> Any:
+    """RFC 6749 §5.1 makes `expires_in` a number of seconds; oauthlib turns anything else into a
+    ValueError or OverflowError after the code was spent. A number (or numeric string) is kept as whole
+    seconds; one beyond ten years and anything that is not a finite number are dropped (expiry
+    unknown), so the token is stored either way. Token.from_response reads a negative one as expired."""
+    import json
+    import math
+
+    try:
+        data = json.loads(response.text)
+    except ValueError:
+        return response
+    if not isinstance(data, dict) or "expires_in" not in data:
+        return response
+    raw = data["expires_in"]
+    try:
+        seconds = float(raw) if not isinstance(raw, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds > MAX_EXPIRES_IN_SECONDS:
+        del data["expires_in"]
+    elif seconds != raw or not isinstance(raw, int):
+        data["expires_in"] = int(seconds)
+    else:
+        return response
+    response._content = json.dumps(data).encode()
+    return response

@@ -65,9 +65,12 @@ class Token:
         expiry = None
         expires_in = response.get("expires_in")
         try:
-            if expires_in is not None and float(expires_in) > 0:
-                expiry = datetime.now(UTC) + timedelta(seconds=float(expires_in))
-        except (TypeError, ValueError):
+            seconds = float(expires_in) if expires_in is not None else 0.0
+            if seconds < 0:  # already expired: refreshed before its first use
+                expiry = datetime.now(UTC)
+            elif seconds > 0:  # 0 or absent: unknown, as golang.org/x/oauth2 reads it
+                expiry = datetime.now(UTC) + timedelta(seconds=seconds)
+        except (TypeError, ValueError, OverflowError):
             expiry = None
         scope = response.get("scope")
         if isinstance(scope, list):
