@@ -1,6 +1,8 @@
 """Container servers: `docker run -i` spoken to through the MCP SDK's stdio client, with the Go plugin's
 arguments (go-plugin-gateway.md §3.1). Secret values reach the container through the child's
-environment (`-e NAME` without a value), never through argv."""
+environment (`-e NAME` without a value), never through argv: unlike the Go gateway, a `$VAR` in
+`command` that names a secret-derived variable stays the literal `${VAR}`, for the server (or its
+entrypoint shell) to expand from its environment."""
 
 from __future__ import annotations
 
@@ -30,11 +32,20 @@ class ContainerOptions:
 
 @dataclass(frozen=True)
 class DockerRun:
-    argv: list[str]  # after `docker`
+    argv: list[str]  # after `docker`: `run`, its options, the image, the server's command; never a secret value
     env: dict[str, str]  # the docker CLI process's environment: where `-e NAME` takes values from
+    image_at: int = -1  # argv's index of the image
 
     def __repr__(self) -> str:  # the environment holds secret values
         return f"DockerRun(argv={self.argv!r}, env=<{len(self.env)} variables>)"
+
+    def log_line(self) -> str:
+        """`Running <image> with [<options>] and command [<args>]` (go-plugin-gateway.md §3.1), the image
+        without its @sha256 digest."""
+        image = self.argv[self.image_at].split("@")[0]
+        line = f"Running {image} with [{' '.join(self.argv[: self.image_at])}]"
+        command = self.argv[self.image_at + 1 :]
+        return line + (f" and command [{' '.join(command)}]" if command else "")
 
 
 def docker_run(
@@ -43,22 +54,33 @@ def docker_run(
     secret_value: Callable[[str, str], str],
     options: ContainerOptions,
 ) -> DockerRun:
-    """The `docker run` command for a container server, and the environment it needs."""
+    """The `docker run` command for a container server, and the environment it needs
+    (go-plugin-gateway.md §3.1). `secret_value(name, env)` gives a declared secret's value.
+
+    A secret-derived variable — a declared secret's `env`, or an `env` entry whose value was expanded
+    from one — is never expanded into `command`: the argument keeps `${VAR}` and one warning names the
+    variables (never their values). Raises BackendError when the server has no image."""
     if not server.image:
         raise BackendError(f"{server.name}: a container server needs an image")
     env: dict[str, str] = {}
+    from_secrets: set[str] = set()  # names whose value is, or holds, a secret's
     for secret in server.secrets:
         if secret.env:
             env[secret.env] = secret_value(secret.name, secret.env)
+            from_secrets.add(secret.env)
     for item in server.env:
         value = item.value
+        derived = False
         if "{{" in value and "}}" in value:
             rendered = render(value, settings)
             value = " ".join(map(str, rendered)) if isinstance(rendered, list) else str(rendered)
         else:
+            derived = any((m.group(1) or m.group(2)) in from_secrets for m in _VAR.finditer(value))
             value = _expand(value, env)
         if value:
             env[item.name] = value
+            if derived:
+                from_secrets.add(item.name)
     argv = ["run", "--rm", "-i", "--init", "--security-opt", "no-new-privileges"]
     if options.cpus > 0:
         argv += ["--cpus", str(options.cpus)]
@@ -86,13 +108,22 @@ def docker_run(
     for host in server.extra_hosts:
         if host and not host.startswith("-"):
             argv += ["--add-host", host]
+    image_at = len(argv)
     argv.append(server.image)
-    argv += [_expand(arg, env) for arg in _list(server.command, settings)]
+    referenced: set[str] = set()
+    argv += [_expand(arg, env, from_secrets, referenced) for arg in _list(server.command, settings)]
+    if referenced:
+        log.warning(
+            "! %s: command passes %s as a reference (${NAME}), not a value: a secret reaches a container only "
+            "through its environment, where the server can expand it",
+            server.name,
+            ", ".join(sorted(referenced)),
+        )
     child_env = dict(env)
     for inherited in ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH"):
         if inherited in os.environ and inherited not in child_env:
             child_env[inherited] = os.environ[inherited]  # the docker CLI itself needs these
-    return DockerRun(argv, child_env)
+    return DockerRun(argv, child_env, image_at)
 
 
 def _list(items: tuple[str, ...], settings: dict[str, Any]) -> list[str]:
@@ -103,8 +134,21 @@ def _list(items: tuple[str, ...], settings: dict[str, Any]) -> list[str]:
     return [v for v in out if v]
 
 
-def _expand(text: str, env: dict[str, str]) -> str:
-    return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), ""), text)
+def _expand(
+    text: str, env: dict[str, str], by_reference: set[str] | None = None, referenced: set[str] | None = None
+) -> str:
+    """`$VAR`/`${VAR}` replaced by env's value (unknown: empty), except the names in `by_reference`,
+    which become `${VAR}` and are added to `referenced`."""
+
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        if by_reference and name in by_reference:
+            if referenced is not None:
+                referenced.add(name)
+            return "${" + name + "}"
+        return env.get(name, "")
+
+    return _VAR.sub(value, text)
 
 
 def docker_executable() -> str:

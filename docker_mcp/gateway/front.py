@@ -87,9 +87,58 @@ def transport_security(host: str) -> Any:
     )
 
 
+class RebindingGuard:
+    """ASGI middleware: a request whose Host is not an allowed one is refused with 421, one whose Origin
+    (when sent) is not with 403 — the SDK transports' own rule and answers (mcp.server.transport_security),
+    checked before them so that a refusal is one log line naming what was refused: the SDK logs its own
+    warning, and its SSE transport raises after answering, which uvicorn logs as a traceback."""
+
+    def __init__(self, app: Any, security: Any) -> None:
+        self.app = app
+        self.hosts: list[str] = list(security.allowed_hosts)
+        self.origins: list[str] = list(security.allowed_origins)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {name.lower(): value for name, value in reversed(scope.get("headers") or [])}  # the first wins
+        host = headers.get(b"host", b"").decode("latin-1")
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if not _allowed(host, self.hosts):
+            await self._refuse(scope, send, 421, "Host", host)
+        elif origin and not _allowed(origin, self.origins):
+            await self._refuse(scope, send, 403, "Origin", origin)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Any, send: Any, status: int, header: str, value: str) -> None:
+        shown = repr(value[:80] + ("…" if len(value) > 80 else "")) if value else "missing"
+        log.warning(
+            "! Refused %s %s: %s header %s is not a loopback one (%d, DNS-rebinding protection)",
+            scope.get("method", "?"),
+            scope.get("path", "?")[:80],
+            header,
+            shown,
+            status,
+        )
+        await _plain(send, status, f"Invalid {header} header".encode())
+
+
+def _allowed(value: str, patterns: list[str]) -> bool:
+    """`value` equals a pattern, or a `…:*` pattern with any port (the SDK's matching)."""
+    return any(value == p or (p.endswith(":*") and value.startswith(p[:-2] + ":")) for p in patterns)
+
+
 def http_app(server: Any, transport: str, host: str) -> Any:
-    """The ASGI app of one HTTP transport, over the SDK's transports."""
+    """The ASGI app of one HTTP transport, over the SDK's transports; behind a RebindingGuard when
+    listening on loopback."""
     security = transport_security(host)
+    app = _transport_app(server, transport, host, security)
+    return app if security is None else RebindingGuard(app, security)
+
+
+def _transport_app(server: Any, transport: str, host: str, security: Any) -> Any:
     if transport == "streaming":
         # plain JSON answers to POSTs (no SSE framing for each response); server-initiated messages still stream on GET
         return server.streamable_http_app(

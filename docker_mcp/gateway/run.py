@@ -146,7 +146,7 @@ def _container_backend(server: Server, sources: SecretSources, config: GatewayCo
         ContainerOptions(cpus=options.cpus, memory=options.memory, gateway_id=options.gateway_id),
     )
     docker = docker_executable()
-    log.info("  - Running %s with %s", server.image.split("@")[0], " ".join(run.argv[:-1]))
+    log.info("  - %s", run.log_line())  # argv holds names of secrets, never values: safe to show whole
 
     @contextlib.asynccontextmanager
     async def open_transport() -> Any:

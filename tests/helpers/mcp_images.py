@@ -28,6 +28,10 @@ engine with ``docker import``:
   Every mode first writes
   ``mcp-faults: started, FAULT=<mode>`` to stderr, so a test can tell a silent server from one that
   has not started yet.
+- ``mcp-args:test`` (:func:`ensure_args_image`): mcp-time:test plus /opt/args/server.py, a server whose
+  tools show its command-line arguments: ``argv`` returns them as a JSON list, ``expanded-argv`` the
+  same after expanding ``$VAR``/``${VAR}`` from the container's environment (as a server taking a
+  secret by reference would). It writes nothing on stdout or stderr but MCP.
 
 The root file system is cached as a tarball, ``CACHE/rootfs-<sha of the recipe>.tar`` (CACHE as in
 tests.helpers.docker_engine.cache_dir()): a second build skips debootstrap and pip (about a minute), and
@@ -57,10 +61,13 @@ from pathlib import Path
 from tests.helpers.docker_engine import DockerEngine, DockerEngineError, cache_dir, unmount_under
 
 __all__ = [
+    "ARGS_IMAGE",
+    "ARGS_SERVER_SOURCE",
     "FAULTS_IMAGE",
     "FAULTS_SERVER_SOURCE",
     "TIME_IMAGE",
     "BuildReport",
+    "ensure_args_image",
     "ensure_faults_image",
     "ensure_images",
     "ensure_rootfs_tarball",
@@ -407,3 +414,71 @@ def ensure_faults_image(engine: DockerEngine, report: BuildReport | None = None)
 def ensure_images(engine: DockerEngine) -> dict[str, str]:
     """Both images; returns {"time": "mcp-time:test", "faults": "mcp-faults:test"}."""
     return {"time": ensure_time_image(engine), "faults": ensure_faults_image(engine)}
+
+
+ARGS_IMAGE = "mcp-args:test"
+ARGS_SERVER_SOURCE = r'''
+"""mcp-args: an MCP server (stdio) for the docker-mcp tests that shows its command-line arguments."""
+
+import json
+import os
+import sys
+
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("mcp-args", version="1.0.0")
+
+
+@server.tool(description="The server's command-line arguments, as a JSON list.")
+async def argv() -> str:
+    return json.dumps(sys.argv[1:])
+
+
+@server.tool(name="expanded-argv", description="The arguments with $VAR and ${VAR} expanded from the environment.")
+async def expanded_argv() -> str:
+    return json.dumps([os.path.expandvars(arg) for arg in sys.argv[1:]])
+
+
+server.run()
+'''
+
+
+def _args_sha() -> str:
+    return hashlib.sha256((recipe_sha() + ARGS_SERVER_SOURCE).encode()).hexdigest()[:16]
+
+
+def ensure_args_image(engine: DockerEngine, report: BuildReport | None = None) -> str:
+    """``mcp-args:test`` in ``engine``: mcp-time:test plus /opt/args/server.py, as one small layer."""
+    report = report or last_build
+    sha = _args_sha()
+    if _image_label(engine, ARGS_IMAGE) == sha:
+        return ARGS_IMAGE
+    base = ensure_time_image(engine, report)
+    old = _image_id(engine, ARGS_IMAGE)
+    started = time.monotonic()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        directory = tarfile.TarInfo("args")
+        directory.type = tarfile.DIRTYPE
+        directory.mode = 0o755
+        tar.addfile(directory)
+        data = ARGS_SERVER_SOURCE.lstrip().encode()
+        member = tarfile.TarInfo("args/server.py")
+        member.size = len(data)
+        member.mode = 0o644
+        tar.addfile(member, io.BytesIO(data))
+    container = engine.docker("create", "--network", "none", base).stdout.decode().strip()
+    try:
+        engine.docker("cp", "-", f"{container}:/opt", input=buffer.getvalue())
+        engine.docker(
+            "commit",
+            "--change", f'ENTRYPOINT ["{VENV}/bin/python", "/opt/args/server.py"]',
+            "--change", f"LABEL {RECIPE_LABEL}={sha}",
+            "--message", "docker-mcp tests: the argument-showing MCP server",
+            container, ARGS_IMAGE,
+        )  # fmt: skip
+    finally:
+        engine.docker("rm", "-f", container, check=False)
+    report.time("commit mcp-args", started)
+    _drop_replaced(engine, old, ARGS_IMAGE)
+    return ARGS_IMAGE
