@@ -5,13 +5,11 @@ which shares the deadline and follows redirects for its GET only."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -25,83 +23,12 @@ from docker_mcp.oauth.errors import DiscoveryError, NotAuthorizedError, Registra
 from docker_mcp.oauth.http import new_session
 from docker_mcp.oauth.token_endpoint import exchange_code, oauth_session
 from docker_mcp.oauth.tokens import Refresher, Token, save_token
+from tests.servers.hostile import HostileServer
 from tests.unit.test_oauth_pieces import MemoryStore
 
 SECRET = "PLANTED-hostile-client-secret"
 REFRESH = "PLANTED-hostile-refresh-token"
 DEADLINE = 2.0
-
-
-class Hostile:
-    """A loopback HTTP server answering each path as `routes` says: ("redirect", url), ("endless",),
-    ("drip", seconds_per_byte), ("json", status, body). It records every request (path and body) and
-    how many body bytes it managed to send."""
-
-    def __init__(self, host: str = "127.0.0.1", routes: dict[str, tuple[Any, ...]] | None = None) -> None:
-        self.routes = routes or {}
-        self.requests: list[tuple[str, bytes]] = []
-        self.sent = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def handle_any(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.requests.append((self.path, body))
-                route = outer.routes.get(self.path.partition("?")[0], ("json", 404, {"error": "not_found"}))
-                with contextlib.suppress(OSError):  # the client hung up: that is the point
-                    outer.answer(self, route)
-
-            do_GET = do_POST = handle_any
-
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://{host}:{self.httpd.server_address[1]}"
-
-    def answer(self, h: BaseHTTPRequestHandler, route: tuple[Any, ...]) -> None:
-        kind = route[0]
-        if kind == "redirect":
-            h.send_response(307)
-            h.send_header("Location", route[1])
-            h.send_header("Content-Length", "0")
-            h.end_headers()
-        elif kind == "endless":
-            h.send_response(200)
-            h.send_header("Content-Type", "application/json")
-            h.end_headers()
-            h.wfile.write(b'{"issuer": "')
-            for _ in range(100_000):  # 6 GiB at most: bounded, and far past any cap
-                h.wfile.write(b"a" * 65536)
-                self.sent += 65536
-        elif kind == "drip":
-            h.send_response(200)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", "1000")
-            h.end_headers()
-            for _ in range(1000):
-                h.wfile.write(b" ")
-                h.wfile.flush()
-                self.sent += 1
-                time.sleep(route[1])
-        else:
-            data = json.dumps(route[2]).encode()
-            h.send_response(route[1])
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-
-    def __enter__(self) -> Hostile:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -111,21 +38,22 @@ def loopback_allowed(monkeypatch):
 
 
 @contextmanager
-def other_host() -> Iterator[Hostile]:
+def other_host() -> Iterator[HostileServer]:
     """The host a redirect points at: it must never hear from us."""
-    with Hostile("127.0.0.2", {"/steal": ("json", 200, {"access_token": "STOLEN", "token_type": "Bearer"})}) as h:
+    with HostileServer("127.0.0.2") as h:
+        h.json("/steal", {"access_token": "STOLEN", "token_type": "Bearer"})
         yield h
 
 
-def record(server: Hostile, **kw: Any) -> ClientRecord:
+def record(server: HostileServer, **kw: Any) -> ClientRecord:
     fields: dict[str, Any] = {
         "server_name": "hostile",
         "client_type": PRE_REGISTERED,
         "client_id": "app",
         "client_secret_ref": "hostile.client_secret",
         "token_endpoint_auth_method": "client_secret_post",
-        "authorization_endpoint": server.url + "/authorize",
-        "token_endpoint": server.url + "/token",
+        "authorization_endpoint": server.url("/authorize"),
+        "token_endpoint": server.url("/token"),
         "redirect_uri": "http://127.0.0.1:54321/callback",
         **kw,
     }
@@ -144,14 +72,14 @@ def started_session(rec: ClientRecord) -> Any:
 
 
 def test_code_exchange_refuses_a_redirect_and_sends_nothing_to_the_other_host():
-    with other_host() as thief, Hostile() as server:
-        server.routes["/token"] = ("redirect", thief.url + "/steal")
+    with other_host() as thief, HostileServer() as server:
+        server.redirect("/token", thief.url("/steal"))
         rec = record(server)
         with pytest.raises(TokenError) as e:
             exchange_code(started_session(rec), rec, "the-code", secret_for)
         assert "answered with a redirect (HTTP 307), which is not followed" in str(e.value)
-        assert thief.requests == []
-        assert len(server.requests) == 1 and SECRET.encode() in server.requests[0][1]  # sent once, to the endpoint
+        assert thief.connections == 0
+        assert len(server.requests) == 1 and SECRET.encode() in server.requests[0].body  # sent once, to the endpoint
         assert SECRET not in str(e.value) and "the-code" not in str(e.value)
 
 
@@ -163,89 +91,93 @@ def stored_expired_token(store: MemoryStore, rec: ClientRecord) -> None:
 
 
 def test_refresh_refuses_a_redirect_and_sends_nothing_to_the_other_host():
-    with other_host() as thief, Hostile() as server:
-        server.routes["/token"] = ("redirect", thief.url + "/steal")
+    with other_host() as thief, HostileServer() as server:
+        server.redirect("/token", thief.url("/steal"))
         store, rec = MemoryStore(), record(server)
         stored_expired_token(store, rec)
         with pytest.raises(TokenError, match="answered with a redirect"):
             Refresher(store, secret_for, oauth_session).token("hostile")
-        assert thief.requests == []
+        assert thief.connections == 0
 
 
 def test_registration_refuses_a_redirect():
-    with other_host() as thief, Hostile() as server:
-        server.routes["/register"] = ("redirect", thief.url + "/steal")
+    with other_host() as thief, HostileServer() as server:
+        server.redirect("/register", thief.url("/steal"))
         metadata = discovery.AuthorizationServerMetadata(
-            issuer=server.url,
-            authorization_endpoint=server.url + "/authorize",
-            token_endpoint=server.url + "/token",
-            registration_endpoint=server.url + "/register",
+            issuer=server.base_url,
+            authorization_endpoint=server.url("/authorize"),
+            token_endpoint=server.url("/token"),
+            registration_endpoint=server.url("/register"),
         )
-        found = discovery.Discovery(server.url + "/mcp", server.url, metadata)
+        found = discovery.Discovery(server.url("/mcp"), server.base_url, metadata)
         with pytest.raises(RegistrationError, match="answered with a redirect"):
             registration.register(new_session(), "hostile", found, "http://127.0.0.1:54321/callback", ())
-        assert thief.requests == []
+        assert thief.connections == 0
 
 
 def test_revocation_refuses_a_redirect_and_still_forgets_the_token():
-    with other_host() as thief, Hostile() as server:
-        server.routes["/revoke"] = ("redirect", thief.url + "/steal")
+    with other_host() as thief, HostileServer() as server:
+        server.redirect("/revoke", thief.url("/steal"))
         store = MemoryStore()
-        rec = record(server, client_type=DCR, client_secret=SECRET, revocation_endpoint=server.url + "/revoke")
+        rec = record(server, client_type=DCR, client_secret=SECRET, revocation_endpoint=server.url("/revoke"))
         stored_expired_token(store, rec)
         warnings: list[str] = []
         assert flow.revoke("hostile", None, store, None, lambda line: None, warnings.append)  # type: ignore[arg-type]
-        assert thief.requests == [] and len(server.requests) == 1
+        assert thief.connections == 0 and len(server.requests) == 1
         assert any("answered with a redirect" in w for w in warnings), warnings
         assert store.entries == {}
 
 
 def test_endless_metadata_stops_discovery_at_the_cap():
-    with Hostile() as server:
-        server.routes["/.well-known/oauth-authorization-server"] = ("endless",)
+    with HostileServer() as server:
+        server.endless("/.well-known/oauth-authorization-server")
         started = time.monotonic()
         with pytest.raises(DiscoveryError, match=r"discovery stopped: .* sent more than 1 MiB"):
-            discovery.fetch_authorization_server(new_session(), server.url)
+            discovery.fetch_authorization_server(new_session(), server.base_url)
         assert time.monotonic() - started < DEADLINE
-        assert server.sent < 64 * 1024 * 1024  # the client hung up long before the server's 6 GiB
+        assert (
+            server.bytes_sent("/.well-known/oauth-authorization-server") < 64 * 1024 * 1024
+        )  # the client hung up long before the server's limit
 
 
 def test_endless_token_response_is_refused_at_the_cap():
-    with Hostile() as server:
-        server.routes["/token"] = ("endless",)
+    with HostileServer() as server:
+        server.endless("/token")
         rec = record(server)
         with pytest.raises(TokenError, match="sent more than 1 MiB"):
             exchange_code(started_session(rec), rec, "the-code", secret_for)
 
 
 def test_dripping_metadata_is_cut_at_the_deadline_naming_the_url():
-    with Hostile() as server:
-        server.routes["/.well-known/oauth-authorization-server"] = ("drip", 0.5)
+    with HostileServer() as server:
+        server.drip("/.well-known/oauth-authorization-server", b" " * 1000, 0.5)
         started = time.monotonic()
         with pytest.raises(DiscoveryError) as e:
-            discovery.fetch_authorization_server(new_session(), server.url)
+            discovery.fetch_authorization_server(new_session(), server.base_url)
         assert time.monotonic() - started < DEADLINE + 1.5
-        assert f"{server.url}/.well-known/oauth-authorization-server gave no complete answer within 2 s" in str(e.value)
+        assert f"{server.base_url}/.well-known/oauth-authorization-server gave no complete answer within 2 s" in str(
+            e.value
+        )
 
 
 def test_redirecting_metadata_urls_are_named_in_the_discovery_error():
-    with other_host() as thief, Hostile() as server:
-        urls = discovery.authorization_server_metadata_urls(server.url)
+    with other_host() as thief, HostileServer() as server:
+        urls = discovery.authorization_server_metadata_urls(server.base_url)
         for url in urls:
-            server.routes[url.removeprefix(server.url)] = ("redirect", thief.url + "/steal")
+            server.redirect(url.removeprefix(server.base_url), thief.url("/steal"))
         with pytest.raises(DiscoveryError) as e:
-            discovery.fetch_authorization_server(new_session(), server.url)
+            discovery.fetch_authorization_server(new_session(), server.base_url)
         assert "no authorization server metadata" in str(e.value)
         for url in urls:
             assert f"{url}: answered with a redirect (HTTP 307)" in str(e.value)
-        assert thief.requests == []
+        assert thief.connections == 0
 
 
 def test_a_stalled_refresh_releases_the_token_lock_at_the_deadline():
     """A hung refresh holds the server's token lock: with one deadline per request, every waiting caller
     gets an answer within a few deadlines instead of minutes."""
-    with Hostile() as server:
-        server.routes["/token"] = ("drip", 0.5)
+    with HostileServer() as server:
+        server.drip("/token", b" " * 1000, 0.5)
         store, rec = MemoryStore(), record(server)
         stored_expired_token(store, rec)
         refresher = Refresher(store, secret_for, oauth_session)
@@ -270,25 +202,21 @@ def test_a_stalled_refresh_releases_the_token_lock_at_the_deadline():
 
 
 def test_catalog_download_has_the_deadline_and_the_cap_and_follows_a_redirect():
-    with Hostile() as server:
-        server.routes.update(
-            {
-                "/drip.yaml": ("drip", 0.5),
-                "/endless.yaml": ("endless",),
-                "/moved.yaml": ("redirect", server.url + "/catalog.yaml"),
-                "/catalog.yaml": ("json", 200, {"name": "moved", "registry": {}}),
-            }
-        )
+    with HostileServer() as server:
+        server.drip("/drip.yaml", b" " * 1000, 0.5)
+        server.endless("/endless.yaml")
+        server.redirect("/moved.yaml", server.url("/catalog.yaml"))
+        server.json("/catalog.yaml", {"name": "moved", "registry": {}})
         with pytest.raises(DockerMcpError, match=r'drip\.yaml": it gave no complete answer within 2 s'):
-            importer._fetch(server.url + "/drip.yaml")
+            importer._fetch(server.url("/drip.yaml"))
         with pytest.raises(DockerMcpError, match="sent more than 8 MiB"):
-            importer._fetch(server.url + "/endless.yaml")
-        assert json.loads(importer._fetch(server.url + "/moved.yaml"))["name"] == "moved"
+            importer._fetch(server.url("/endless.yaml"))
+        assert json.loads(importer._fetch(server.url("/moved.yaml")))["name"] == "moved"
 
 
 def test_refused_responses_say_why_in_one_line():
-    with Hostile() as server:
-        server.routes["/x"] = ("redirect", "http://127.0.0.2:1/\x1b[2J")
+    with HostileServer() as server:
+        server.redirect("/x", "http://127.0.0.2:1/\x1b[2J")
         with pytest.raises(ResponseRefused) as e:
-            new_session().post(server.url + "/x", data={"client_secret": SECRET})
+            new_session().post(server.url("/x"), data={"client_secret": SECRET})
         assert e.value.kind == "redirect" and "\x1b" not in str(e.value) and SECRET not in str(e.value)
