@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,3 +19,27 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     for row in [headers, *rows]:
         cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=False)] + [str(row[-1])]
         sys.stdout.write("   ".join(cells).rstrip() + "\n")
+
+
+# A query or fragment parameter whose name holds one of these (any case) carries a credential.
+_CREDENTIAL_NAMES = ("token", "key", "secret", "pass", "pwd", "sig", "auth", "code", "session", "credential", "jwt")
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s\"'<>]*)@")
+_PARAMETER = re.compile(r"(?P<name>[?&;#][^=&;#\s\"'<>]*=)(?P<value>[^&;#\s\"'<>]*)")
+
+
+def redact_credentials(text: str) -> str:
+    """`text` (a URL, or a message holding URLs) with what may be a credential replaced by `***`: a
+    URL's password (`user:***@`), a user name without password (`***@`, often a token), and the value
+    of each query or fragment parameter whose name contains token, key, secret, pass, pwd, sig, auth,
+    code, session, credential or jwt, in any case."""
+
+    def userinfo(m: re.Match[str]) -> str:
+        user, colon, _ = m["userinfo"].partition(":")
+        return m["scheme"] + (f"{user}:***@" if colon else "***@")
+
+    def parameter(m: re.Match[str]) -> str:
+        name = m["name"].lower()
+        hidden = m["value"] and any(word in name for word in _CREDENTIAL_NAMES)
+        return m["name"] + ("***" if hidden else m["value"])
+
+    return _PARAMETER.sub(parameter, _USERINFO.sub(userinfo, text))

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from ..errors import DockerMcpError
 from ..fileio import atomic_write
+from ..output import redact_credentials
 from .schema import DOCKER_CATALOG, Catalog, CatalogError, check_catalog_name, is_single_server, parse_document
 from .store import CatalogNotFoundError, IndexEntry, McpDir
 from .yamldoc import MAX_DOCUMENT_BYTES, DocumentError, check_size, decode, dump, encode, load, new_map
@@ -25,7 +26,7 @@ class Source:
     """What was read: the bytes, the label errors use (as the user typed it) and where it lives."""
 
     data: bytes
-    label: str
+    label: str  # a URL's without its credentials (see redact_credentials)
     origin: str  # a URL, or an absolute file path (stored in catalog.json for `update`)
 
 
@@ -46,7 +47,12 @@ def is_url(source: str) -> bool:
 
 def read_source(source: str) -> Source:
     if is_url(source):
-        return Source(_fetch(source), source, source)
+        try:
+            data = _fetch(source)
+        except DockerMcpError as e:  # its message may quote the URL, with a password or token in it
+            e.args = (redact_credentials(str(e)), *e.args[1:])
+            raise
+        return Source(data, redact_credentials(source), source)
     if "://" in source:
         raise DockerMcpError(f"{source}: unsupported URL scheme; give an http(s) URL or a file path")
     path = os.path.abspath(source)
@@ -99,6 +105,13 @@ def prepare(source: Source, name: str | None = None) -> Prepared:
                 f"{source.label}: the catalog made from this server file would be {len(content)} bytes, "
                 f"more than a catalog file may hold ({MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB)"
             )
+        try:  # and still be within the node limits (MAX_NODES) with the few nodes the wrapping adds
+            load(content.decode("utf-8"), source.label)
+        except DocumentError as e:
+            reason = str(e)[len(source.label) :].lstrip(":0123456789 ")  # its line:col are the catalog's
+            raise DocumentError(
+                f"{source.label}: the catalog made from this server file would not read back: {reason}"
+            ) from None
         return Prepared(name or server, catalog.display_name, content, server)
     target = name or catalog.name
     if not target:
@@ -171,7 +184,7 @@ def fork(mcp: McpDir, source: str, new: str) -> None:
         document["name"] = new
         document["displayName"] = display
         content = encode(dump(document), path)
-        parse_document(load(content.decode(), path), path)
+        parse_document(load(decode(content, path), path), path)  # what is stored must read back
         _store(mcp, Prepared(new, display, content, None), IndexEntry(display))
 
 
@@ -198,7 +211,7 @@ def add(mcp: McpDir, catalog: str, server: str, source_file: str, force: bool = 
             raise DockerMcpError(f'server "{server}" already exists in catalog "{catalog}" (use --force to overwrite)')
         registry[server] = entry
         content = encode(dump(destination), path)
-        parse_document(load(content.decode(), path), path)
+        parse_document(load(decode(content, path), path), path)  # what is stored must read back
         mcp.write_catalog_bytes(catalog, content)
 
 
@@ -225,7 +238,7 @@ def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str], 
                 _store(mcp, prepared, IndexEntry(entry.display_name, entry.url, stamp))
             updated.append(catalog)
         except DockerMcpError as e:
-            errors.append(f"{catalog}: {e}")
+            errors.append(redact_credentials(f"{catalog}: {e}"))
     return updated, skipped, errors
 
 

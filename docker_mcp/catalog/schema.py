@@ -24,6 +24,8 @@ SERVER_TYPES = ("server", "remote", "poci")
 AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 DOCKER_CATALOG = "docker-mcp"
+# Docker's own catalog has about 300 servers; every command reads every catalog in full.
+MAX_SERVERS = 10_000
 CREDENTIAL_KEYS = {
     "clientId": "client_id",
     "clientSecret": "client_secret",
@@ -279,6 +281,12 @@ def parse_catalog(document: Any, source: str, stored: bool = False) -> Catalog:
     registry = doc.get("registry")
     if registry is not None:
         reg = r.mapping(registry, "registry", r.at(doc, "registry"))
+        if len(reg) > MAX_SERVERS:
+            r.fail(
+                r.at(doc, "registry"),
+                "registry",
+                f"{len(reg)} servers is more than a catalog may hold ({MAX_SERVERS}); split it into several catalogs",
+            )
         for key in reg:
             if not isinstance(key, str) or not SERVER_NAME.match(key):
                 r.fail(r.at(reg, key), f"registry.{key}", "is not a valid server name")

@@ -75,11 +75,23 @@ class McpDir:
     # catalog.json
 
     def read_index(self) -> dict[str, IndexEntry]:
+        """catalog.json's catalogs by name; raises DockerMcpError naming the file when it cannot be used."""
         try:
-            with open(self.index_path, encoding="utf-8") as f:
-                text = f.read()
+            with open(self.index_path, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
             return {}
+        except OSError as e:
+            raise DockerMcpError(
+                f"{self.index_path}: cannot read the catalog index ({e.strerror}); fix or remove it"
+            ) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DockerMcpError(
+                f"{self.index_path}: not a text file (byte 0x{data[e.start]:02x} at offset {e.start} is not UTF-8); "
+                "the catalog index is JSON: fix or remove the file"
+            ) from None
         if not text.strip():
             return {}
         try:
@@ -95,8 +107,9 @@ class McpDir:
             ) from None
 
     def write_index(self, index: dict[str, IndexEntry]) -> None:
+        """Write catalog.json readable by its owner only: a source URL in it may hold a password or token."""
         data = {"catalogs": {name: index[name].to_json() for name in sorted(index)}}
-        atomic_write(self.index_path, json.dumps(data, indent=2, sort_keys=True).encode())
+        atomic_write(self.index_path, json.dumps(data, indent=2, sort_keys=True).encode(), mode=0o600, private=True)
 
     # catalogs/<name>.yaml
 

@@ -5,6 +5,7 @@ Errors never quote the offending text: a catalog line may hold something that sh
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from typing import Any
@@ -12,10 +13,90 @@ from typing import Any
 from ..errors import DockerMcpError
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+# Every command reads every catalog, at 60-80 µs a node with ruamel: 100,000 nodes is ~5 times Docker's
+# own catalog (232 servers, 21,210 nodes, read in 1.6 s) and reads in under 10 s.
+MAX_NODES = 100_000
+# Scalar text that aliases may stand for: no more than a file of the size cap can hold written out.
+MAX_EXPANDED_CHARS = MAX_DOCUMENT_BYTES
 
 
 class DocumentError(DockerMcpError):
     """A file that is not a usable YAML/JSON document; the message starts with `file:line:col:`."""
+
+
+class _Refused(Exception):
+    """A document over a limit, found while composing it: `mark` (a ruamel Mark) is where."""
+
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+@functools.cache
+def _bounded_composer() -> Any:
+    """ruamel's Composer, counting nodes as it reads and refusing a document past the limits.
+
+    Each alias counts as the nodes (and scalar characters) of the value it names, so the count is the
+    size of the document with every alias written out; it is kept in step with reading, so a "billion
+    laughs" document is refused after reading at most MAX_NODES nodes. Raises `_Refused` when the text
+    holds more than MAX_NODES nodes, when aliases expand past MAX_NODES nodes or MAX_EXPANDED_CHARS
+    characters, or when an alias names a value that contains it (an endless expansion).
+    """
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.events import AliasEvent
+
+    class BoundedComposer(Composer):
+        def __init__(self, loader: Any = None) -> None:
+            super().__init__(loader)
+            self.written = 0  # nodes in the text
+            self.nodes = 0  # nodes with every alias written out
+            self.chars = 0  # scalar characters with every alias written out
+            self.weights: dict[Any, tuple[int, int]] = {}  # a finished node -> its (nodes, chars)
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            mark = self.parser.peek_event().start_mark
+            if self.parser.check_event(AliasEvent):
+                node = super().compose_node(parent, index)
+                weight = self.weights.get(node)
+                if weight is None:  # the named value is still being read: the alias is inside it
+                    raise _Refused(mark, "invalid YAML: an alias refers to a value that contains it; remove the alias")
+                self.nodes += weight[0]
+                self.chars += weight[1]
+                self._check(mark)
+                return node
+            nodes, chars = self.nodes, self.chars
+            self.written += 1
+            self.nodes += 1
+            self._check(mark)
+            node = super().compose_node(parent, index)
+            if isinstance(node.value, str):
+                self.chars += len(node.value)
+                self._check(mark)
+            self.weights[node] = (self.nodes - nodes, self.chars - chars)
+            return node
+
+        def _check(self, mark: Any) -> None:
+            if self.written > MAX_NODES:
+                raise _Refused(
+                    mark,
+                    f"more than {MAX_NODES} values (YAML nodes), more than a catalog may hold; "
+                    "split it into several catalogs",
+                )
+            if self.nodes > MAX_NODES:
+                raise _Refused(
+                    mark,
+                    f"invalid YAML: aliases expand to more than {MAX_NODES} nodes; "
+                    "write the values out or remove the anchors",
+                )
+            if self.chars > MAX_EXPANDED_CHARS:
+                raise _Refused(
+                    mark,
+                    f"invalid YAML: aliases expand to more than {MAX_EXPANDED_CHARS // (1024 * 1024)} MiB of text; "
+                    "write the values out or remove the anchors",
+                )
+
+    return BoundedComposer
 
 
 def _exact_floats(representer: Any) -> None:
@@ -76,14 +157,23 @@ def check_size(size: int, source: str) -> None:
 
 
 def load(text: str, source: str) -> Any:
-    """Parse one YAML (or JSON) document; syntax errors become `source:line:col: invalid YAML: …`."""
+    """Parse one YAML (or JSON) document; syntax errors become `source:line:col: invalid YAML: …`.
+
+    Raises DocumentError also for a document of more than MAX_NODES nodes, counting each alias as the
+    nodes of the value it names, or whose aliases stand for more than MAX_EXPANDED_CHARS characters:
+    every reader's cost grows with that expanded size, so whatever loads here also reads back fast.
+    """
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        document = _yaml().load(text)
+        yaml = _yaml()
+        yaml.Composer = _bounded_composer()
+        document = yaml.load(text)
         if "\\u" in text or "\\U" in text:  # only escapes can produce surrogates
             document = _join_surrogates(document, source)
         return document
+    except _Refused as e:
+        raise DocumentError(f"{source}:{e.mark.line + 1}:{e.mark.column + 1}: {e.message}") from None
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..argv import GlobalOptions
-from ..output import print_json
+from ..output import print_json, redact_credentials
 from .spec import Argument, Command, Group, Option
 
 FORMAT = Option(("--format",), "Output format", metavar="FORMAT", choices=("json", "yaml"))
@@ -19,6 +19,9 @@ def ls(g: GlobalOptions, format: str | None = None) -> None:
 
     index = user_mcp_dir().read_index()
     data = {"catalogs": {name: index[name].to_json() for name in sorted(index)}}
+    for entry in data["catalogs"].values():
+        if "url" in entry:  # a source URL may hold a password or token: catalog.json keeps it, output not
+            entry["url"] = redact_credentials(entry["url"])
     if format == "json":
         sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
     elif format == "yaml":
