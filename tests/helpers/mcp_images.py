@@ -1,6 +1,6 @@
 """Docker images of real MCP servers, built on this machine (there is no registry to pull from).
 
-Both images come from one Debian bookworm root file system (debootstrap minbase with python3, and a
+All images come from one Debian bookworm root file system (debootstrap minbase with python3, and a
 virtual environment /opt/mcp holding ``mcp-server-time`` and the MCP Python SDK), imported into the
 engine with ``docker import``:
 
@@ -369,50 +369,67 @@ def ensure_time_image(engine: DockerEngine, report: BuildReport | None = None) -
     return TIME_IMAGE
 
 
-def _faults_tar() -> bytes:
+def _server_layer(folder: str, source: str) -> bytes:
+    """A tar of /opt/<folder>/server.py holding `source`, for `docker cp - CONTAINER:/opt`."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        directory = tarfile.TarInfo("faults")
+        directory = tarfile.TarInfo(folder)
         directory.type = tarfile.DIRTYPE
         directory.mode = 0o755
         tar.addfile(directory)
-        data = FAULTS_SERVER_SOURCE.lstrip().encode()
-        member = tarfile.TarInfo("faults/server.py")
+        data = source.lstrip().encode()
+        member = tarfile.TarInfo(f"{folder}/server.py")
         member.size = len(data)
         member.mode = 0o644
         tar.addfile(member, io.BytesIO(data))
     return buffer.getvalue()
 
 
-def ensure_faults_image(engine: DockerEngine, report: BuildReport | None = None) -> str:
-    """``mcp-faults:test`` in ``engine``: mcp-time:test plus /opt/faults/server.py, as one small layer."""
-    report = report or last_build
-    sha = _faults_sha()
-    if _image_label(engine, FAULTS_IMAGE) == sha:
-        return FAULTS_IMAGE
+def _ensure_server_image(
+    engine: DockerEngine,
+    report: BuildReport,
+    image: str,
+    folder: str,
+    source: str,
+    sha: str,
+    what: str,
+    env: tuple[str, ...] = (),
+) -> str:
+    """`image` in `engine`: mcp-time:test plus /opt/<folder>/server.py (`source`) as its entrypoint, as one
+    small layer labelled with `sha`; rebuilt only when the label differs."""
+    if _image_label(engine, image) == sha:
+        return image
     base = ensure_time_image(engine, report)
-    old = _image_id(engine, FAULTS_IMAGE)
+    old = _image_id(engine, image)
     started = time.monotonic()
     container = engine.docker("create", "--network", "none", base).stdout.decode().strip()
     try:
-        engine.docker("cp", "-", f"{container}:/opt", input=_faults_tar())
+        engine.docker("cp", "-", f"{container}:/opt", input=_server_layer(folder, source))
+        changes = [f'ENTRYPOINT ["{VENV}/bin/python", "/opt/{folder}/server.py"]', *(f"ENV {e}" for e in env)]
         engine.docker(
             "commit",
-            "--change", f'ENTRYPOINT ["{VENV}/bin/python", "/opt/faults/server.py"]',
-            "--change", "ENV FAULT=none",
+            *(arg for change in changes for arg in ("--change", change)),
             "--change", f"LABEL {RECIPE_LABEL}={sha}",
-            "--message", "docker-mcp tests: the fault-injecting MCP server",
-            container, FAULTS_IMAGE,
+            "--message", f"docker-mcp tests: {what}",
+            container, image,
         )  # fmt: skip
     finally:
         engine.docker("rm", "-f", container, check=False)
-    report.time("commit mcp-faults", started)
-    _drop_replaced(engine, old, FAULTS_IMAGE)
-    return FAULTS_IMAGE
+    report.time(f"commit {image.partition(':')[0]}", started)
+    _drop_replaced(engine, old, image)
+    return image
+
+
+def ensure_faults_image(engine: DockerEngine, report: BuildReport | None = None) -> str:
+    """``mcp-faults:test`` in ``engine``: mcp-time:test plus /opt/faults/server.py, as one small layer."""
+    return _ensure_server_image(
+        engine, report or last_build, FAULTS_IMAGE, "faults", FAULTS_SERVER_SOURCE, _faults_sha(),
+        "the fault-injecting MCP server", env=("FAULT=none",),
+    )  # fmt: skip
 
 
 def ensure_images(engine: DockerEngine) -> dict[str, str]:
-    """Both images; returns {"time": "mcp-time:test", "faults": "mcp-faults:test"}."""
+    """The time and faults images; returns {"time": "mcp-time:test", "faults": "mcp-faults:test"}."""
     return {"time": ensure_time_image(engine), "faults": ensure_faults_image(engine)}
 
 
@@ -449,36 +466,7 @@ def _args_sha() -> str:
 
 def ensure_args_image(engine: DockerEngine, report: BuildReport | None = None) -> str:
     """``mcp-args:test`` in ``engine``: mcp-time:test plus /opt/args/server.py, as one small layer."""
-    report = report or last_build
-    sha = _args_sha()
-    if _image_label(engine, ARGS_IMAGE) == sha:
-        return ARGS_IMAGE
-    base = ensure_time_image(engine, report)
-    old = _image_id(engine, ARGS_IMAGE)
-    started = time.monotonic()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        directory = tarfile.TarInfo("args")
-        directory.type = tarfile.DIRTYPE
-        directory.mode = 0o755
-        tar.addfile(directory)
-        data = ARGS_SERVER_SOURCE.lstrip().encode()
-        member = tarfile.TarInfo("args/server.py")
-        member.size = len(data)
-        member.mode = 0o644
-        tar.addfile(member, io.BytesIO(data))
-    container = engine.docker("create", "--network", "none", base).stdout.decode().strip()
-    try:
-        engine.docker("cp", "-", f"{container}:/opt", input=buffer.getvalue())
-        engine.docker(
-            "commit",
-            "--change", f'ENTRYPOINT ["{VENV}/bin/python", "/opt/args/server.py"]',
-            "--change", f"LABEL {RECIPE_LABEL}={sha}",
-            "--message", "docker-mcp tests: the argument-showing MCP server",
-            container, ARGS_IMAGE,
-        )  # fmt: skip
-    finally:
-        engine.docker("rm", "-f", container, check=False)
-    report.time("commit mcp-args", started)
-    _drop_replaced(engine, old, ARGS_IMAGE)
-    return ARGS_IMAGE
+    return _ensure_server_image(
+        engine, report or last_build, ARGS_IMAGE, "args", ARGS_SERVER_SOURCE, _args_sha(),
+        "the argument-showing MCP server",
+    )  # fmt: skip
