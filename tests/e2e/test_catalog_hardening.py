@@ -8,15 +8,14 @@ import os
 import shlex
 import stat
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.e2e.conftest import DOCKER, Plugin
 from tests.e2e.test_catalog_invalid_input import import_and_expect_nothing_changed, snapshot
+from tests.servers.hostile import HostileServer
 
 # Six levels of ten aliases: about a million nodes once expanded, in 376 bytes. Before the limit it
 # imported in 23 s, and every later `server ls` took as long.
@@ -103,41 +102,21 @@ def test_files_honour_the_umask_and_catalog_json_is_private(plugin, tmp_path):
     }
 
 
-class CatalogSite:
-    """One catalog served from 127.0.0.1 at any path; `status` is what it answers."""
+class CatalogSite(HostileServer):
+    """The team catalog served from 127.0.0.1 at /team.yaml, reached with credentials in its URL."""
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.status = 200
-        site = self
+    def serve(self, body: bytes, status: int = 200) -> None:
+        self.json("/team.yaml", body, status, {"Content-Type": "application/yaml"})
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = site.body if site.status == 200 else b"gone\n"
-                self.send_response(site.status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def url(self, credentials: str, path: str) -> str:
-        return f"http://{credentials}@127.0.0.1:{self.server.server_address[1]}{path}"
+    def with_credentials(self, credentials: str, path: str) -> str:
+        return self.base_url.replace("://", f"://{credentials}@") + path
 
 
 @pytest.fixture
 def site() -> Iterator[CatalogSite]:
-    served = CatalogSite(TEAM.encode())
-    served.thread.start()
-    yield served
-    served.server.shutdown()
-    served.server.server_close()
-    served.thread.join(timeout=10)
+    with CatalogSite() as served:
+        served.serve(TEAM.encode())
+        yield served
 
 
 @pytest.fixture
@@ -150,8 +129,8 @@ def direct(plugin) -> Plugin:
 
 
 def test_a_source_url_with_credentials_is_kept_in_catalog_json_and_redacted_in_output(direct, site):
-    url = site.url("alice:s3cret", "/team.yaml?token=abc123&v=1")
-    shown = site.url("alice:***", "/team.yaml?token=***&v=1")
+    url = site.with_credentials("alice:s3cret", "/team.yaml?token=abc123&v=1")
+    shown = site.with_credentials("alice:***", "/team.yaml?token=***&v=1")
     r = direct.docker("mcp", "catalog", "import", url)
     assert (r.returncode, r.stderr) == (0, ""), r.stderr
     index = os.path.join(mcp_dir(direct), "catalog.json")
@@ -165,7 +144,7 @@ def test_a_source_url_with_credentials_is_kept_in_catalog_json_and_redacted_in_o
     r = direct.docker("mcp", "catalog", "ls", "--format", "yaml")
     assert shown in r.stdout and "s3cret" not in r.stdout and "abc123" not in r.stdout
 
-    site.status = 404
+    site.serve(b"gone\n", 404)
     before = snapshot(mcp_dir(direct))
     message = fails_with_one_line(direct.docker("mcp", "catalog", "update"))
     assert message.startswith("team: ") and "s3cret" not in message and "abc123" not in message, message
@@ -173,11 +152,11 @@ def test_a_source_url_with_credentials_is_kept_in_catalog_json_and_redacted_in_o
 
 
 def test_import_errors_do_not_show_the_credentials_of_the_url(direct, site):
-    site.body = b"name: team\nregistry: [\n"
-    url = site.url("alice:s3cret", "/team.yaml?api_key=abc123")
+    site.serve(b"name: team\nregistry: [\n")
+    url = site.with_credentials("alice:s3cret", "/team.yaml?api_key=abc123")
     message = fails_with_one_line(direct.docker("mcp", "catalog", "import", url))
-    assert message.startswith(site.url("alice:***", "/team.yaml?api_key=***") + ":3:"), message
-    site.status = 404
+    assert message.startswith(site.with_credentials("alice:***", "/team.yaml?api_key=***") + ":3:"), message
+    site.serve(b"gone\n", 404)
     message = fails_with_one_line(direct.docker("mcp", "catalog", "import", url))
     assert "s3cret" not in message and "abc123" not in message, message
     assert not os.path.exists(mcp_dir(direct)) or snapshot(mcp_dir(direct)) == {}
