@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import socket
+import sys
 import threading
 from typing import Any
 from urllib.parse import urljoin
+
+from .errors import terminal_safe
 
 DEADLINE_ENV = "DOCKER_MCP_HTTP_TIMEOUT"
 DEFAULT_DEADLINE_SECONDS = 30.0
@@ -35,15 +39,30 @@ class ResponseRefused(Exception):
         self.kind = kind  # "redirect", "too-large" or "deadline"
 
 
+MAX_DEADLINE_SECONDS = 3600.0
+
+
 def deadline_seconds() -> float:
-    """The whole-exchange deadline in seconds: $DOCKER_MCP_HTTP_TIMEOUT when it is a positive number,
-    else 30."""
-    raw = os.environ.get(DEADLINE_ENV, "")
+    """The whole-exchange deadline in seconds: $DOCKER_MCP_HTTP_TIMEOUT when it is a number of seconds
+    in (0, 3600], else 30 (with one warning on stderr naming the value)."""
+    return _deadline(os.environ.get(DEADLINE_ENV, ""))
+
+
+@functools.cache
+def _deadline(raw: str) -> float:
+    if not raw:
+        return DEFAULT_DEADLINE_SECONDS
     try:
         value = float(raw)
     except ValueError:
-        return DEFAULT_DEADLINE_SECONDS
-    return value if 0 < value < float("inf") else DEFAULT_DEADLINE_SECONDS
+        value = math.nan
+    if 0 < value <= MAX_DEADLINE_SECONDS:
+        return value
+    sys.stderr.write(
+        f"! {DEADLINE_ENV}={terminal_safe(raw)[:40]} is not a number of seconds from 0 to "
+        f"{MAX_DEADLINE_SECONDS:g}: using {DEFAULT_DEADLINE_SECONDS:g}\n"
+    )
+    return DEFAULT_DEADLINE_SECONDS
 
 
 def size_text(n: int) -> str:

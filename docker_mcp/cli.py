@@ -20,7 +20,22 @@ HELP_FLAGS = ("-h", "--help")
 
 
 def run(opts: GlobalOptions, args: list[str]) -> int:
-    """Run `docker mcp ARGS`; returns the process exit code."""
+    """Run `docker mcp ARGS`; returns the process exit code. Stderr, and stdout when it is a terminal,
+    pass through TerminalSafeWriter while the command runs (stdout to a pipe or file stays as is: JSON
+    and the stdio gateway's messages are data)."""
+    from .output import TerminalSafeWriter
+
+    saved = sys.stdout, sys.stderr
+    sys.stderr = TerminalSafeWriter(sys.stderr)
+    if sys.stdout.isatty():
+        sys.stdout = TerminalSafeWriter(sys.stdout)
+    try:
+        return _run(opts, args)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _run(opts: GlobalOptions, args: list[str]) -> int:
     as_json = asks_for_json(args)
     try:
         return _dispatch(opts, args)

@@ -43,3 +43,21 @@ def redact_credentials(text: str) -> str:
         return m["name"] + ("***" if hidden else m["value"])
 
     return _PARAMETER.sub(parameter, _USERINFO.sub(userinfo, text))
+
+
+class TerminalSafeWriter:
+    """A text stream that writes `terminal_safe` text (newlines and tabs kept) to the stream it wraps,
+    and is that stream for everything else (fileno, buffer, isatty): catalog text, server names, tool
+    results and logged server messages reach a person's terminal without escape sequences."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .errors import terminal_safe
+
+        self._stream.write(terminal_safe(text, keep_newlines=True))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

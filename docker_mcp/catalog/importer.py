@@ -83,7 +83,7 @@ def _fetch(url: str) -> bytes:
             response = session.get(url)
         except ResponseRefused as e:
             raise DockerMcpError(f'downloading "{url}": it {e.reason}') from None
-        except requests.RequestException as e:
+        except (requests.RequestException, ValueError) as e:  # ValueError: a redirect to no valid URL
             raise DockerMcpError(f'downloading "{url}": {type(e).__name__}') from None
     if response.status_code != 200:
         raise DockerMcpError(f'downloading "{url}" (status code: {response.status_code})')

@@ -96,15 +96,30 @@ class McpDir:
             return {}
         try:
             data = json.loads(text)
-            catalogs = data.get("catalogs") or {}
-            return {
-                name: IndexEntry(e.get("displayName") or name, e.get("url") or "", e.get("lastUpdate") or "")
-                for name, e in catalogs.items()
-            }
-        except (json.JSONDecodeError, AttributeError) as e:
+        except json.JSONDecodeError as e:
             raise DockerMcpError(
                 f"{self.index_path}: not a valid catalog index ({e}); fix or remove the file"
             ) from None
+        except RecursionError:
+            raise DockerMcpError(
+                f"{self.index_path}: not a valid catalog index (nested too deeply); fix or remove it"
+            ) from None
+        catalogs = data.get("catalogs") if isinstance(data, dict) else None
+        if not isinstance(catalogs, dict) or not all(isinstance(e, dict) for e in catalogs.values()):
+            raise DockerMcpError(
+                f'{self.index_path}: not a valid catalog index ("catalogs" must map names to objects); fix or remove it'
+            )
+
+        def text_of(entry: dict[str, Any], key: str, default: str = "") -> str:
+            value = entry.get(key)
+            if value is not None and not isinstance(value, str):
+                raise DockerMcpError(f"{self.index_path}: catalogs.{key}: must be a string; fix or remove the file")
+            return value or default
+
+        return {
+            name: IndexEntry(text_of(e, "displayName", name), text_of(e, "url"), text_of(e, "lastUpdate"))
+            for name, e in catalogs.items()
+        }
 
     def write_index(self, index: dict[str, IndexEntry]) -> None:
         """Write catalog.json readable by its owner only: a source URL in it may hold a password or token."""

@@ -95,9 +95,9 @@ def authorize(
     from ..oauth.flow import DEFAULT_TIMEOUT_SECONDS, AuthorizeOptions
     from ..oauth.flow import authorize as run_authorize
 
-    if timeout is not None and not 0 < timeout < float("inf"):
+    if timeout is not None and not 0 < timeout <= 86400:
         raise UsageError(
-            f"--timeout must be a positive number of seconds, not {timeout:g}", "docker mcp oauth authorize"
+            f"--timeout must be a number of seconds from 0 to 86400, not {timeout:g}", "docker mcp oauth authorize"
         )
     if callback_port is not None and not 1 <= callback_port <= 65535:
         raise UsageError(

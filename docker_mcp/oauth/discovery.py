@@ -137,7 +137,7 @@ def _get_json(session: Any, url: str, failures: dict[str, str]) -> dict[str, Any
         return None
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise _NotAnObject(url)

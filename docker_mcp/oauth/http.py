@@ -24,7 +24,11 @@ def check_url(url: str, what: str) -> str:
     """Refuse a URL OAuth must not talk to: not absolute, userinfo, not https, or a private host."""
     if any(c.isspace() or not c.isprintable() for c in url):  # nothing that could move a terminal's cursor
         raise OAuthError(f"invalid {what}: the URL contains spaces or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise OAuthError(f"invalid {what} {url!r}: not a valid URL") from None
     if not parts.scheme or not parts.hostname:
         raise OAuthError(f"invalid {what} {url!r}: must be an absolute URL")
     if parts.username or parts.password:
@@ -68,15 +72,17 @@ _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1:
 
 
 def _is_private_ip(host: str) -> bool:
-    """An address OAuth must not reach: not global, or an IPv6 spelling of an IPv4 address that is not
-    (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo), which `is_global` alone calls global."""
+    """An address OAuth must not reach: not global, a deprecated site-local IPv6 one (fec0::/10), or an
+    IPv6 spelling of an IPv4 address that is not global (IPv4-mapped, IPv4-compatible, SIIT, NAT64,
+    6to4, Teredo), which `is_global` alone calls global."""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return False
-    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    if embedded is not None and not embedded.is_global:
-        return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if (embedded is not None and not embedded.is_global) or ip.is_site_local:
+            return True
     return not ip.is_global
 
 
@@ -88,7 +94,7 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.teredo:
         return ip.teredo[1]  # the client's address; the server's is public by definition
     low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if int(ip) >> 32 == 0:  # ::a.b.c.d, the deprecated IPv4-compatible form
+    if int(ip) >> 32 in (0, 0xFFFF0000):  # ::a.b.c.d (IPv4-compatible), ::ffff:0:a.b.c.d (SIIT, RFC 7915)
         return low32
     if any(ip in net for net in _NAT64):
         return low32

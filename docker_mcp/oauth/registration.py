@@ -49,7 +49,7 @@ def register(
         )
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("client_id"), str) or not data["client_id"]:
         raise RegistrationError(f"dynamic client registration for {server} returned no client_id")
@@ -81,7 +81,7 @@ def register(
 def _reason(response: Any) -> str:
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         for key in ("error_description", "error", "message"):

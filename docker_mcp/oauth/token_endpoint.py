@@ -62,7 +62,8 @@ class FormEncodedBasic:
 
     def __init__(self, client_id: str, secret: str) -> None:
         pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
-        self._header = "Basic " + base64.b64encode(pair).decode()
+        self.credentials = base64.b64encode(pair).decode()
+        self._header = "Basic " + self.credentials
 
     def __call__(self, request: Any) -> Any:
         request.headers["Authorization"] = self._header
@@ -141,7 +142,8 @@ def _with_client_auth(
     """`sent`: the values the request carries (code, verifier, refresh token), never to be printed."""
     methods = auth_methods_to_try(record, advertised)
     secret = secret_for(record) if methods != [NONE] else None  # resolved only now, when it is needed
-    sent = (*sent, secret or "", record.client_id)
+    if secret:  # the secret, and the Basic header that carries it
+        sent = (*sent, secret, FormEncodedBasic(record.client_id, secret).credentials)
     for i, method in enumerate(methods):
         session.last_token_status = None
         try:
@@ -205,11 +207,12 @@ def _checked_expires_in(response: Any) -> Any:
     unknown), so the token is stored either way. Token.from_response reads a negative one as expired."""
     import json
     import math
+    from urllib.parse import parse_qsl
 
     try:
         data = json.loads(response.text)
-    except ValueError:
-        return response
+    except (ValueError, RecursionError):  # oauthlib then reads the body as a form, and so do we
+        data = dict(parse_qsl(response.text))
     if not isinstance(data, dict) or "expires_in" not in data:
         return response
     raw = data["expires_in"]

@@ -76,8 +76,9 @@ class Token:
         if isinstance(scope, list):
             scope = " ".join(scope)
         token_type = str(response.get("token_type") or "Bearer")
+        access_token = response.get("access_token")
         return cls(
-            access_token=str(response.get("access_token") or ""),
+            access_token=access_token if isinstance(access_token, str) else "",  # else: "answered without"
             token_type="Bearer" if token_type.lower() == "bearer" else token_type,
             refresh_token=str(response.get("refresh_token") or previous_refresh_token or ""),
             expiry=expiry,

@@ -220,3 +220,10 @@ def test_refused_responses_say_why_in_one_line():
         with pytest.raises(ResponseRefused) as e:
             new_session().post(server.url("/x"), data={"client_secret": SECRET})
         assert e.value.kind == "redirect" and "\x1b" not in str(e.value) and SECRET not in str(e.value)
+
+
+def test_metadata_nested_past_the_parser_is_not_a_json_object():
+    with HostileServer() as server:
+        server.json("/.well-known/oauth-authorization-server", b"[" * 50000)
+        with pytest.raises(DiscoveryError, match="is not a JSON object"):
+            discovery.fetch_authorization_server(new_session(), server.base_url)

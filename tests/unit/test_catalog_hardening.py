@@ -310,3 +310,21 @@ def test_import_errors_do_not_show_the_credentials_of_the_url(tmp_path, no_proxy
     with pytest.raises(DockerMcpError) as e:
         importer.import_catalog(McpDir(str(tmp_path / "mcp")), SECRET_URL)
     assert "s3cret" not in str(e.value) and "abc123" not in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"catalogs": {"team": {"url": ["x"]}}}', "catalogs.url: must be a string"),
+        (b'{"catalogs": ["team"]}', '"catalogs" must map names to objects'),
+    ],
+)
+def test_a_catalog_index_of_the_wrong_shape_names_the_file(tmp_path, content, why):
+
+    mcp = McpDir(str(tmp_path))
+    with open(mcp.index_path, "wb") as f:
+        f.write(content)
+    with pytest.raises(DockerMcpError) as e:
+        mcp.read_index()
+    assert str(e.value).startswith(mcp.index_path + ": ") and why in str(e.value)

@@ -26,6 +26,9 @@ from docker_mcp.oauth.tokens import Token
         "::ffff:169.254.169.254",  # IPv4-mapped
         "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
         "2002:c0a8:0101::1",  # 6to4 of 192.168.1.1
+        "::ffff:0:a9fe:a9fe",  # SIIT (RFC 7915) of 169.254.169.254
+        "::ffff:0:7f00:1",  # SIIT of 127.0.0.1
+        "fec0::1",  # deprecated site-local
     ],
 )
 def test_ipv6_spellings_of_private_ipv4_addresses_are_refused(host, monkeypatch):
@@ -90,3 +93,65 @@ def test_a_negative_lifetime_is_already_expired_and_zero_is_unknown():
     assert expired is not None and abs(expired - now) < timedelta(seconds=5)
     assert Token.from_response({"access_token": "A", "expires_in": 0}).expiry is None
     assert Token.from_response({"access_token": "A", "expires_in": 1e12}).expiry is None
+
+
+def test_server_text_that_echoes_a_basic_header_a_lowercase_encoding_or_part_of_a_value_is_withheld():
+    from docker_mcp.oauth.token_endpoint import FormEncodedBasic
+
+    secret = "Top/Secret+Value=Zq9"
+    basic = FormEncodedBasic("PRECLIENT", secret).credentials
+    sent = (secret, basic)
+    assert untrusted_text(f"bad header Basic {basic}", sent) is None
+    assert untrusted_text("got client_secret=Top%2fSecret%2bValue%3dZq9", sent) is None
+    assert untrusted_text("secret starts Top/Secret+Value=Zq", sent) is None
+    assert untrusted_text("TOP/SECRET+VALUE=ZQ9 is wrong", sent) is None
+    assert untrusted_text("invalid_client: unknown client", sent) == "invalid_client: unknown client"
+
+
+def test_server_text_loses_bidi_overrides_and_invisible_characters():
+    shown = untrusted_text("ok\u202egnp.exe\u2066x\u2069\u200b\ufeff\u00adend")
+    assert shown == "ok gnp.exe x end"
+
+
+def test_a_form_encoded_expires_in_that_is_not_a_number_is_dropped():
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b"access_token=A&token_type=Bearer&expires_in=soon"
+    assert "expires_in" not in json.loads(_checked_expires_in(response).text)
+
+
+def test_an_access_token_that_is_not_a_string_is_no_token():
+    assert Token.from_response({"access_token": ["AT"], "token_type": "Bearer"}).access_token == ""
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://example.com:70000/token", "https://[fe80::1%zz/x"])
+def test_urls_that_do_not_parse_are_a_clean_error(url):
+    with pytest.raises(OAuthError, match=r"not a valid URL|must be an absolute URL"):
+        check_url(url, "token endpoint")
+
+
+@pytest.mark.parametrize("raw", ["abc", "3s", "1e10", "-1", "nan", "inf"])
+def test_a_nonsense_deadline_falls_back_to_30_seconds_with_a_warning(raw, monkeypatch, capsys):
+    from docker_mcp import bounded_http
+
+    monkeypatch.setenv("DOCKER_MCP_HTTP_TIMEOUT", raw)
+    bounded_http._deadline.cache_clear()
+    assert bounded_http.deadline_seconds() == 30
+    assert f"DOCKER_MCP_HTTP_TIMEOUT={raw} is not a number of seconds" in capsys.readouterr().err
+    monkeypatch.setenv("DOCKER_MCP_HTTP_TIMEOUT", "2.5")
+    assert bounded_http.deadline_seconds() == 2.5
+
+
+def test_the_cli_strips_escape_sequences_from_what_it_writes_on_stderr(capsys, monkeypatch, tmp_path):
+    from docker_mcp.argv import GlobalOptions
+    from docker_mcp.cli import run
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / ".docker"))
+    monkeypatch.setenv("DOCKER_MCP_USE_CE", "true")
+    name = "x\x1b]0;pwned\x07\x1b[2J\u202e"
+    assert run(GlobalOptions(), ["oauth", "authorize", name]) == 1
+    err = capsys.readouterr().err
+    assert "x]0;pwned[2J is not in any configured catalog" in err, err
+    assert run(GlobalOptions(), ["oauth", "authorize", "x", "--timeout", "1e10"]) == 125
+    assert "--timeout must be a number of seconds from 0 to 86400, not 1e+10" in capsys.readouterr().err
