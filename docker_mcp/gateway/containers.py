@@ -22,6 +22,38 @@ log = logging.getLogger("docker_mcp.gateway")
 LABEL = "docker-mcp=true"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
+# What the `docker` CLI child reads from its own environment — itself, the Go runtime, the dynamic loader
+# and glibc, an `ssh` it runs for an ssh:// DOCKER_HOST, a shell if `docker` is a wrapper script — and so
+# what a catalog entry must never set there: DOCKER_HOST pointed at another "daemon" gets the
+# containers/create request, secret values in its Env included. Matched case-insensitively (Go reads
+# http_proxy too; Windows ignores case). The child has these from the gateway's environment only; a
+# catalog `env` entry so named reaches the container as `-e NAME=VALUE`, and a secret so named is refused.
+CLI_ENV_PREFIXES = ("DOCKER_", "LD_", "DYLD_", "SSH_", "OTEL_")
+CLI_ENV_NAMES = frozenset(
+    {
+        "PATH", "HOME", "SHELL",  # the executable's lookup, ~/.docker, ssh's ProxyCommand shell
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",  # the engine API over tcp:// goes through a proxy
+        "SSL_CERT_FILE", "SSL_CERT_DIR",  # Go's trusted roots
+        "GODEBUG", "GOGC", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK", "DEBUG", "NORAW", "NO_COLOR",
+        "GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS",
+        "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "IFS",
+        "USERPROFILE", "PROGRAMDATA", "PROGRAMFILES", "SYSTEMROOT", "PATHEXT",  # Windows
+    }
+)  # fmt: skip
+
+
+def cli_reads(name: str) -> bool:
+    """Whether the docker CLI child (or what it loads or runs) reads `name` from its environment."""
+    upper = name.upper()
+    return upper in CLI_ENV_NAMES or upper.startswith(CLI_ENV_PREFIXES)
+
+
+def _refuse_secret(server: str, name: str) -> BackendError:
+    return BackendError(
+        f"{server}: the secret variable {name} has a name the docker CLI itself reads; "
+        "give the secret another env name in the catalog"
+    )
+
 
 @dataclass(frozen=True)
 class ContainerOptions:
@@ -33,7 +65,7 @@ class ContainerOptions:
 @dataclass(frozen=True)
 class DockerRun:
     argv: list[str]  # after `docker`: `run`, its options, the image, the server's command; never a secret value
-    env: dict[str, str]  # the docker CLI process's environment: where `-e NAME` takes values from
+    env: dict[str, str]  # the docker CLI process's environment: where `-e NAME` takes values from (cli_reads)
     image_at: int = -1  # argv's index of the image
 
     def __repr__(self) -> str:  # the environment holds secret values
@@ -59,13 +91,20 @@ def docker_run(
 
     A secret-derived variable — a declared secret's `env`, or an `env` entry whose value was expanded
     from one — is never expanded into `command`: the argument keeps `${VAR}` and one warning names the
-    variables (never their values). Raises BackendError when the server has no image."""
+    variables (never their values).
+
+    A variable the docker CLI itself reads (cli_reads: DOCKER_HOST, PATH, LD_PRELOAD, …) never comes from
+    the catalog in the CLI's environment, only from the gateway's: a non-secret one reaches the container
+    as `-e NAME=VALUE`, a secret-derived one is refused. Raises BackendError for that, and when the server
+    has no image."""
     if not server.image:
         raise BackendError(f"{server.name}: a container server needs an image")
     env: dict[str, str] = {}
     from_secrets: set[str] = set()  # names whose value is, or holds, a secret's
     for secret in server.secrets:
         if secret.env:
+            if cli_reads(secret.env):
+                raise _refuse_secret(server.name, secret.env)  # before its value is even looked up
             env[secret.env] = secret_value(secret.name, secret.env)
             from_secrets.add(secret.env)
     for item in server.env:
@@ -81,6 +120,9 @@ def docker_run(
             env[item.name] = value
             if derived:
                 from_secrets.add(item.name)
+    for name in env:
+        if name in from_secrets and cli_reads(name):
+            raise _refuse_secret(server.name, name)
     argv = ["run", "--rm", "-i", "--init", "--security-opt", "no-new-privileges"]
     if options.cpus > 0:
         argv += ["--cpus", str(options.cpus)]
@@ -95,8 +137,8 @@ def docker_run(
         argv += ["-l", f"docker-mcp-gateway={options.gateway_id}"]
     if server.disable_network:
         argv += ["--network", "none"]
-    for name in env:
-        argv += ["-e", name]
+    for name, value in env.items():  # a name the CLI reads: its value here, not in the CLI's environment
+        argv += ["-e", f"{name}={value}" if cli_reads(name) else name]
     for volume in _list(server.volumes, settings):
         if volume.startswith("-"):
             log.warning("! %s: volume %r looks like a flag: skipped", server.name, volume)
@@ -119,10 +161,10 @@ def docker_run(
             server.name,
             ", ".join(sorted(referenced)),
         )
-    child_env = dict(env)
-    for inherited in ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH"):
-        if inherited in os.environ and inherited not in child_env:
-            child_env[inherited] = os.environ[inherited]  # the docker CLI itself needs these
+    child_env = {name: value for name, value in env.items() if not cli_reads(name)}
+    for name, value in os.environ.items():  # what the docker CLI itself reads: the gateway's, if anything
+        if cli_reads(name) and not name.upper().startswith("DOCKER_CLI_PLUGIN_"):  # not the plugin handshake
+            child_env[name] = value
     return DockerRun(argv, child_env, image_at)
 
 
