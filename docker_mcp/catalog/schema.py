@@ -17,7 +17,11 @@ from ..errors import DockerMcpError
 from .yamldoc import plain
 
 CATALOG_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+# A server name is part of the credential-store keys of its OAuth client and token
+# (`https://<name>.mcp-dcr`, `<authorizationEndpoint>/<name>`, user `oauth2_<name>`, a path in `pass`):
+# no "/", ":" or "@", which would let one server's keys be read as another's.
+SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+SERVER_NAME_RULE = 'use letters, digits, ".", "_" or "-", starting with a letter or digit'
 SECRET_NAME = re.compile(r"^[A-Za-z0-9._:-]+(?:/[A-Za-z0-9._:-]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SERVER_TYPES = ("server", "remote", "poci")
@@ -257,8 +261,17 @@ def parse_document(document: Any, source: str) -> Catalog:
 
 
 def check_server_name(r: _Reader, parent: Any, name: str) -> None:
-    if not SERVER_NAME.match(name):
-        r.fail(r.at(parent, "name"), "name", f'"{name}" is not a valid server name')
+    if not SERVER_NAME.fullmatch(name):
+        r.fail(r.at(parent, "name"), "name", f'"{name}" is not a valid server name: {SERVER_NAME_RULE}')
+
+
+def _key_at(node: Any, key: Any) -> tuple[int, int] | None:
+    """1-based line and column of a mapping's key (a bad server name points at itself, not its entry)."""
+    try:
+        line, col = node.lc.key(key)
+        return (line + 1, col + 1)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def check_catalog_name_at(r: _Reader, parent: Any, key: str, name: str, what: str) -> None:
@@ -288,8 +301,12 @@ def parse_catalog(document: Any, source: str, stored: bool = False) -> Catalog:
                 f"{len(reg)} servers is more than a catalog may hold ({MAX_SERVERS}); split it into several catalogs",
             )
         for key in reg:
-            if not isinstance(key, str) or not SERVER_NAME.match(key):
-                r.fail(r.at(reg, key), f"registry.{key}", "is not a valid server name")
+            if not isinstance(key, str) or not SERVER_NAME.fullmatch(key):
+                r.fail(
+                    _key_at(reg, key) or r.at(reg, key),
+                    f"registry.{key}",
+                    f"is not a valid server name: {SERVER_NAME_RULE}",
+                )
             entry = r.mapping(reg[key], f"registry.{key}", r.at(reg, key))
             servers[key] = parse_server(entry, key, source, prefix=f"registry.{key}.", stored=stored)
     return Catalog(name, display or name, servers)

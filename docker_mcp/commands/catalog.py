@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from ..argv import GlobalOptions
 from ..output import print_json, redact_credentials
 from .spec import Argument, Command, Group, Option
+
+if TYPE_CHECKING:
+    from ..catalog.schema import Server
+    from ..catalog.store import McpDir
 
 FORMAT = Option(("--format",), "Output format", metavar="FORMAT", choices=("json", "yaml"))
 NAME = Argument("NAME", "A catalog name: 1-64 of a-z 0-9 . _ -")
@@ -76,11 +81,44 @@ def import_(g: GlobalOptions, source: str) -> None:
     from ..catalog.importer import import_catalog
     from ..catalog.store import user_mcp_dir
 
-    prepared = import_catalog(user_mcp_dir(), source)
+    mcp = user_mcp_dir()
+    prepared = import_catalog(mcp, source)
     if prepared.single_server:
         sys.stdout.write(f'Imported server "{prepared.single_server}" into catalog "{prepared.name}"\n')
     else:
         sys.stdout.write(f'Imported catalog "{prepared.name}"\n')
+    for line in _url_conflicts(mcp, prepared.name):
+        sys.stderr.write(line + "\n")
+
+
+def _url_conflicts(mcp: McpDir, imported: str) -> list[str]:
+    """A warning per server of the imported catalog that another configured catalog has under the same
+    name with another remote URL: only one of them is used, and a stored OAuth token of that name is
+    only sent to the URL it was authorized for."""
+    from ..errors import DockerMcpError
+
+    def url_of(server: Server) -> str:
+        return server.remote.url or server.sse_endpoint or ""
+
+    def with_url(url: str) -> str:
+        return f"remote URL {redact_credentials(url)}" if url else "no remote URL"
+
+    try:
+        order = mcp.configured_catalogs()  # a later catalog wins per server
+        catalogs = {name: mcp.load_catalog(name).servers for name in order}
+    except DockerMcpError:
+        return []  # an unreadable catalog is reported by the commands that read it, not here
+    lines = []
+    for name, server in sorted(catalogs.get(imported, {}).items()):
+        used = next(c for c in reversed(order) if name in catalogs[c])
+        for other in order:
+            theirs = catalogs[other].get(name)
+            if other != imported and theirs is not None and url_of(theirs) != url_of(server):
+                lines.append(
+                    f'! Server "{name}" is in catalog "{imported}" with {with_url(url_of(server))} and in '
+                    f'catalog "{other}" with {with_url(url_of(theirs))}: the gateway uses catalog "{used}"\'s'
+                )
+    return lines
 
 
 def create(g: GlobalOptions, name: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import mcp_types as types
 from anyio.abc import TaskGroup
 
@@ -300,6 +301,8 @@ def remote_transport(server: Server, headers: dict[str, str], auth: Any, http: H
 
     @contextlib.asynccontextmanager
     async def open_transport() -> AsyncIterator[Any]:
+        if auth is not None:  # before the first request, which would carry the token
+            await anyio.to_thread.run_sync(check_token_resource, server.name, url, getattr(auth, "refresher", None))
         if sse:
             from mcp.client.sse import sse_client
 
@@ -319,3 +322,34 @@ def remote_transport(server: Server, headers: dict[str, str], auth: Any, http: H
                 yield streams
 
     return open_transport
+
+
+# --- a stored token goes only to the resource it was issued for ---
+
+
+def check_token_resource(name: str, url: str, tokens: Any) -> None:
+    """Refuse to connect when the token the local store holds for server `name` was issued for another
+    resource than `url`: a catalog imported later may give the same name another URL, and the token (and
+    the refreshed ones) would go there. Desktop's tokens (another source) are Desktop's to keep apart."""
+    from ..oauth.clients import load_client
+    from ..oauth.discovery import resource_covers
+    from ..oauth.tokens import Refresher
+    from ..output import redact_credentials
+
+    if not isinstance(tokens, Refresher):
+        return
+    record = load_client(tokens.store, name)
+    if record is None:
+        return  # nothing stored: the first request fails with "not authorized", without a token
+    if not record.resource_url:  # neither plugin writes such a record: which URL it was for is unknown
+        raise BackendError(
+            f"the authorization stored for {name} does not say which URL it was made for: run "
+            f"'docker mcp oauth revoke {name}', then 'docker mcp oauth authorize {name}' if you trust "
+            f"{redact_credentials(url)}"
+        )
+    if not resource_covers(record.resource_url, url):
+        raise BackendError(
+            f"the authorization stored for {name} was made for {redact_credentials(record.resource_url)}, "
+            f"but the catalog now gives {redact_credentials(url)}: run 'docker mcp oauth authorize {name}' "
+            "if you trust the new URL"
+        )

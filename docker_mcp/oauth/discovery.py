@@ -85,6 +85,28 @@ def origin(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
 
+def resource_covers(resource: str, url: str) -> bool:
+    """Whether a token for the RFC 8707 `resource` may be sent to `url`, as RFC 9728 §3.3 relates a
+    resource to its URLs: the same origin, and the resource's path the URL's or a parent of it on a
+    segment boundary (`https://mcp.slack.com` serves `https://mcp.slack.com/mcp`; `https://h/mcp`
+    serves `https://h/mcp/` but not `https://h/mcp2`). A resource with a query serves only itself."""
+    r, u = urlsplit(resource), urlsplit(url)
+    try:
+        r_origin = (r.scheme.lower(), r.hostname, r.port or _DEFAULT_PORTS.get(r.scheme.lower()))
+        u_origin = (u.scheme.lower(), u.hostname, u.port or _DEFAULT_PORTS.get(u.scheme.lower()))
+    except ValueError:  # a port that is not a number
+        return False
+    if not r.hostname or r_origin != u_origin:
+        return False
+    if r.query:
+        return (r.path, r.query) == (u.path, u.query)
+    base = r.path.rstrip("/")
+    return u.path == base or u.path.startswith(base + "/")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 # --- fetching ---
 
 

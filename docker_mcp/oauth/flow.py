@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..catalog.schema import Server
+from ..output import redact_credentials
 from ..secrets.resolver import SecretSources, resolve_secret
 from ..secrets.store import CredentialStore
 from .callback import CallbackServer, choose_redirect
 from .clients import DCR, PRE_REGISTERED, ClientRecord, delete_client, load_client, save_client, stored_client_servers
-from .discovery import discover
+from .discovery import discover, resource_covers
 from .errors import OAuthError
 from .http import check_url, describe_failure, new_session
 from .registration import register
@@ -164,10 +165,15 @@ def _choose_client(
         return record, advertised
 
     if previous is not None and previous.client_type == DCR and previous.client_id:
-        if previous.redirect_uri == redirect_uri:
+        if not resource_covers(previous.resource_url, url):  # the catalog now gives another server
+            out(f"Registering again: the registered client was for {redact_credentials(previous.resource_url)}")
+        elif previous.redirect_uri == redirect_uri:
             out(f"Using the registered client {previous.client_id}")
             return replace(previous, scopes=catalog_scopes or previous.scopes), ()
-        out(f'Re-registering the client (redirect URI changed from "{previous.redirect_uri}" to "{redirect_uri}")...')
+        else:
+            out(
+                f'Re-registering the client (redirect URI changed from "{previous.redirect_uri}" to "{redirect_uri}")...'
+            )
     if not options.dcr_enabled:
         raise OAuthError(
             f"{server.name} has no pre-registered client (oauth.credentials) and dynamic client registration is "

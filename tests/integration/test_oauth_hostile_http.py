@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -227,3 +228,31 @@ def test_metadata_nested_past_the_parser_is_not_a_json_object():
         server.json("/.well-known/oauth-authorization-server", b"[" * 50000)
         with pytest.raises(DiscoveryError, match="is not a JSON object"):
             discovery.fetch_authorization_server(new_session(), server.base_url)
+
+
+def test_a_registered_client_for_another_url_is_not_reused_after_the_catalog_changes_the_url():
+    """A stored DCR client (and its resource) for the URL the server had; the catalog now gives another:
+    authorize registers anew with the new server's authorization server instead of reusing it."""
+    from docker_mcp.catalog.schema import parse_document
+    from docker_mcp.catalog.yamldoc import load
+    from docker_mcp.oauth.flow import AuthorizeOptions, _choose_client
+    from tests.e2e.oauth_support import remote_entry
+
+    with HostileServer() as new:
+        new.protected_resource("/mcp")
+        new.authorization_server_metadata(registration_endpoint=new.url("/register"))
+        new.json("/register", {"client_id": "new-client", "token_endpoint_auth_method": "none"}, 201)
+        server = parse_document(load(remote_entry("dcr2", new.url("/mcp")), "x.yaml"), "x.yaml").servers["dcr2"]
+        redirect = "http://127.0.0.1:54321/callback"
+        old = record(new, client_type=DCR, client_id="old-client", client_secret_ref="", redirect_uri=redirect)
+        old = replace(old, resource_url="http://127.0.0.1:1/mcp")
+        said: list[str] = []
+        chosen, _ = _choose_client(
+            server, new.url("/mcp"), redirect, old, new_session(), MemoryStore(), AuthorizeOptions(), said.append
+        )
+        assert chosen.client_id == "new-client" and chosen.resource_url == new.url("/mcp")
+        assert said[0] == "Registering again: the registered client was for http://127.0.0.1:1/mcp", said
+        same, _ = _choose_client(
+            server, new.url("/mcp"), redirect, chosen, new_session(), MemoryStore(), AuthorizeOptions(), said.append
+        )
+        assert same.client_id == "new-client" and len(new.received("/register")) == 1
