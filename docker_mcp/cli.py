@@ -14,7 +14,7 @@ from .argv import GlobalOptions
 from .commands import ROOT
 from .commands.help import render, usage_line
 from .commands.spec import Command, Group, Node
-from .errors import DockerMcpError, UsageError, terminal_safe
+from .errors import DockerMcpError, UsageError
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -73,7 +73,7 @@ def _report(opts: GlobalOptions, message: str, as_json: bool, trace: bool = True
         import json
 
         message = json.dumps({"error": message})
-    sys.stderr.write(terminal_safe(message, keep_newlines=True) + "\n")
+    sys.stderr.write(message + "\n")  # run() has put TerminalSafeWriter in front of stderr
 
 
 def _dispatch(opts: GlobalOptions, args: list[str]) -> int:
