@@ -44,6 +44,7 @@ class Aggregator:
         self.resources: dict[str, tuple[Backend, types.Resource]] = {}
         self.templates: list[tuple[Backend, types.ResourceTemplate]] = []
         self._backends: list[Backend] = []
+        self._tool_dicts: list[dict[str, Any]] | None = None
 
     async def add(self, backend: Backend) -> list[types.Tool]:
         """Take a connected backend's enabled tools, its prompts and resources; a name (or URI) another
@@ -66,6 +67,7 @@ class Aggregator:
                         "disable one of them"
                         + (", or enable only one of the tools with --tools" if kind == "tool" else "")
                     )
+        self._tool_dicts = None
         for route in tools:
             self.routes[route.tool.name] = route
         self.prompts.update((p.name, (backend, p)) for p in listing.prompts)
@@ -80,6 +82,32 @@ class Aggregator:
 
     def tools(self) -> list[types.Tool]:
         return [r.tool for r in self.routes.values()]
+
+    def tool_dicts(self) -> list[dict[str, Any]]:
+        """The tools as tools/list sends them (computed once per aggregate)."""
+        if self._tool_dicts is None:
+            self._tool_dicts = [
+                r.tool.model_dump(by_alias=True, mode="json", exclude_none=True) for r in self.routes.values()
+            ]
+        return self._tool_dicts
+
+    def resource_owner(self, uri: str) -> Backend | None:
+        """The server of a resource: the one listing the URI, else the one whose template matches it."""
+        return self.resources[uri][0] if uri in self.resources else self._template_owner(uri)
+
+    def completion_owner(self, ref: dict[str, Any]) -> Backend | None:
+        """The server a completion/complete `ref` names: `ref/prompt` by prompt name, `ref/resource` by
+        resource template (or URI). MCP spec server/utilities/completion."""
+        if ref.get("type") == "ref/prompt" and isinstance(ref.get("name"), str):
+            owner = self.prompts.get(ref["name"])
+            return owner[0] if owner is not None else None
+        uri = ref.get("uri")
+        if ref.get("type") == "ref/resource" and isinstance(uri, str):
+            for backend, template in self.templates:
+                if str(template.uri_template) == uri:
+                    return backend
+            return self.resource_owner(uri)
+        return None
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None, pick: Pick = shared) -> types.CallToolResult:
         route = self.routes.get(name)

@@ -49,7 +49,10 @@ class Backend:
     def __init__(
         self, name: str, transport: Transport, long_lived: bool = True, auth: Any = None, http: HttpStatus | None = None
     ) -> None:
+        from .router import Peer
+
         self.name = name
+        self.peer = Peer(name)  # where this connection's server-to-client requests and notifications go
         self.long_lived = long_lived
         self.auth = auth  # a BearerToken, whose failure explains a lost connection
         self.http = http  # a remote server's last HTTP error, which the SDK's error leaves out
@@ -89,18 +92,16 @@ class Backend:
         return describe(e)
 
     @contextlib.asynccontextmanager
-    async def _open(self) -> AsyncIterator[Any]:
-        from mcp.client.session import ClientSession
+    async def _open(self, peer: Any = None) -> AsyncIterator[Any]:
+        """A session with the server over a new transport, its version negotiated (`handshake`); the
+        server's requests and notifications go to `peer` (default: this backend's)."""
+        from .router import ForwardingSession
 
-        class ForwardingSession(ClientSession):
-            async def validate_tool_result(self, name: str, result: types.CallToolResult) -> None:
-                # The gateway forwards results; its own client validates them against the schema it
-                # lists. Validating here too would cost a jsonschema pass per call, and a tools/list
-                # round trip per call in a fresh (per-call) session.
-                return None
-
-        async with self._transport() as streams, ForwardingSession(streams[0], streams[1]) as session:
-            await session.initialize()
+        async with (
+            self._transport() as streams,
+            ForwardingSession(streams[0], streams[1], peer or self.peer) as session,
+        ):
+            await handshake(session)
             yield session
 
     async def _run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
@@ -125,19 +126,43 @@ class Backend:
             return self._listing
         return await _listing(self._require())
 
-    async def _request(self, send: Callable[[Any], Any]) -> Any:
+    async def _request(self, send: Callable[[Any], Any], peer: Any = None) -> Any:
         """One request: in its own session (per call), or in the shared one (reopened if it was lost)."""
         if not self.long_lived:
             limit = connect_timeout()
             # the deadline covers starting the server and its initialize, not the request itself
             with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
-                async with self._open() as session:
+                async with self._open(peer) as session:
                     scope.deadline = math.inf
                     return await send(session)
             raise BackendError(f"{self.name}: no answer to initialize within {limit:g} s")
         if self._session is None and self._tg is not None:
             await self.start(self._tg)  # the session was lost: reconnect once for this call
         return await send(self._require())
+
+    async def forward(self, method: str, params: dict[str, Any] | None, ctx: Any) -> dict[str, Any]:
+        """Send a client's request on as it came (`params` already routed: a tool's original name) and
+        return the server's result untouched; the server's requests, notifications and progress while it
+        runs go back to the client request `ctx` (a ServerRequestContext of the front). Raises MCPError
+        (the server's own error, passed on as it is) or what the transport raised."""
+        if not self.long_lived:
+            from .router import Peer, _connection
+
+            # this call's own container: its own peer, told the capabilities of the client that called
+            peer = Peer(self.name, home=_connection(ctx) if ctx is not None else None, advertise=self.peer.advertise)
+            peer.on_list_changed = self.peer.on_list_changed
+            result: dict[str, Any] = await self._request(lambda s: raw_request(s, method, params, ctx, peer), peer)
+            return result
+        result = await self._request(lambda s: raw_request(s, method, params, ctx, self.peer))
+        return result
+
+    def notify(self, method: str, params: dict[str, Any] | None) -> Any:
+        """Send a client's notification on (e.g. notifications/roots/list_changed); a no-op when this
+        server has no open session (a per-call server asks for the roots when it next runs)."""
+        session = self._session
+        if session is None:
+            return anyio.lowlevel.checkpoint()
+        return session._dispatcher.notify(method, params, _stamp_options(session, method, params))
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
         result: types.CallToolResult = await self._request(lambda s: s.call_tool(name, arguments or {}))
@@ -164,7 +189,85 @@ class Backend:
         """Another connection to the same server (its own container), knowing what the server offers."""
         other = Backend(self.name, self._transport, self.long_lived, self.auth, self.http)
         other._listing = self._listing
+        other.peer.advertise, other.peer.on_list_changed = self.peer.advertise, self.peer.on_list_changed
         return other
+
+    async def relist(self) -> Listing:
+        """List what the server offers again (after it said a list changed), on its open session or,
+        per call, a session of its own; the new listing replaces the one kept from start."""
+        if self.long_lived and self._session is not None:
+            listing = await _listing(self._session)
+        else:
+            async with self._open() as session:
+                listing = await _listing(session)
+        self._listing = listing
+        return listing
+
+    @property
+    def capabilities(self) -> types.ServerCapabilities | None:
+        """What the server announced when it was connected at start (None: not connected yet)."""
+        return self._listing.capabilities if self._listing is not None else None
+
+
+async def handshake(session: Any) -> None:
+    """Agree on a protocol version with a server: the `initialize` handshake first (2025-11-25 and
+    older: the era in which a server may ask the client for sampling, elicitation and roots, which the
+    gateway passes on), then, when the server speaks only the stateless 2026-07-28 revision (it answers
+    initialize with -32022 "unsupported protocol version", or with a version the handshake does not
+    know), the SDK's `server/discover` negotiation. MCP spec 2026-07-28, basic/lifecycle."""
+    from mcp.shared.exceptions import MCPError
+
+    try:
+        await session.initialize()
+    except MCPError as e:
+        if e.code != types.UNSUPPORTED_PROTOCOL_VERSION:
+            raise
+        await session.discover()
+    except RuntimeError as e:  # the SDK's "Unsupported protocol version from the server: …"
+        if "protocol version" not in str(e):
+            raise
+        await session.discover()
+
+
+def _stamp_options(session: Any, method: str, params: dict[str, Any] | None) -> Any:
+    """What the SDK adds to a message for the negotiated version (the MCP-Protocol-Version header; at
+    2026-07-28 the request's `_meta` envelope and Mcp-Method/Mcp-Name headers). Returns the options;
+    `params` (a copy the caller owns) gets the envelope."""
+    data: dict[str, Any] = {"method": method, "params": params if params is not None else {}}
+    opts: dict[str, Any] = {}
+    session._stamp(data, opts)
+    return opts
+
+
+async def raw_request(session: Any, method: str, params: dict[str, Any] | None, ctx: Any, peer: Any) -> dict[str, Any]:
+    """Send one request on `session` as the client wrote it and return the raw result dict: the SDK
+    session's own path (`ClientSession.send_request`) without its typed re-validation, so a result
+    reaches the client untouched (structured content, `_meta`, fields of a newer revision). The client's
+    `_meta.progressToken`, when it sent one, is replaced by the session's own, and the server's progress
+    is reported back under the client's (MCP spec basic/utilities/progress). While the request runs,
+    `ctx` is in `peer.inflight`: the server's requests and notifications go to that client request."""
+    out = dict(params) if params is not None else {}
+    meta = out.get("_meta")
+    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    if isinstance(meta, dict):
+        out["_meta"] = {k: v for k, v in meta.items() if k != "progressToken"}
+        if not out["_meta"]:
+            del out["_meta"]
+    data: dict[str, Any] = {"method": method, "params": out}
+    opts: dict[str, Any] = {}
+    session._stamp(data, opts)
+    if token is not None and ctx is not None:
+
+        async def progress(value: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(value, total, message)
+
+        opts["on_progress"] = progress
+    entry = peer.enter(ctx)
+    try:
+        result: dict[str, Any] = await session._dispatcher.send_raw_request(method, data["params"] or None, opts)
+        return result
+    finally:
+        peer.leave(entry)
 
 
 class SessionBackends:
@@ -178,27 +281,50 @@ class SessionBackends:
         self._tg = tg
 
     async def pick(self, backend: Backend, connection: Any) -> Backend:
+        """This session's connection to `backend`, started at its first request. Concurrent first
+        requests to one server wait for the one start; a start never holds up another server's."""
         if not backend.long_lived or connection is None:
             return backend  # per-call servers start a container per call anyway
+        mine = self._mine(connection)
+        entry = mine.get(id(backend))
+        if entry is None:
+            copy = backend.copy()
+            copy.peer.home = connection  # the server's requests and notifications go to this session
+            ready = anyio.Event()
+            mine[id(backend)] = (backend, copy, ready)
+            try:
+                await copy.start(self._tg)
+            except BaseException:
+                del mine[id(backend)]
+                raise
+            finally:
+                ready.set()
+            return copy
+        _, copy, ready = entry
+        await ready.wait()
+        if id(backend) not in mine:
+            raise BackendError(f"{backend.name}: could not connect")
+        return copy
+
+    def connected(self, connection: Any) -> list[Backend]:
+        """The connections this client session has opened."""
+        state = connection.state.get(self.KEY) if connection is not None else None
+        return [copy for _, copy, ready in (state or {}).values() if ready.is_set()]
+
+    def _mine(self, connection: Any) -> dict[int, tuple[Backend, Backend, anyio.Event]]:
         # this session's copies, by the backend they copy (kept in the value, so its id stays unique)
-        state: tuple[dict[int, tuple[Backend, Backend]], anyio.Lock] | None = connection.state.get(self.KEY)
-        if state is None:
-            started: dict[int, tuple[Backend, Backend]] = {}
-            state = connection.state[self.KEY] = (started, anyio.Lock())
+        mine: dict[int, tuple[Backend, Backend, anyio.Event]] | None = connection.state.get(self.KEY)
+        if mine is None:
+            started: dict[int, tuple[Backend, Backend, anyio.Event]] = {}
+            mine = connection.state[self.KEY] = started
 
             async def stop_all() -> None:
-                for _, copy in started.values():
+                for _, copy, _ in list(started.values()):
                     await copy.stop()
                     log.info("  - %s: the client session ended; its connection is closed", copy.name)
 
             connection.exit_stack.push_async_callback(stop_all)
-        mine, lock = state
-        async with lock:  # concurrent first requests of a session start one copy, not two
-            if id(backend) not in mine:
-                copy = backend.copy()
-                await copy.start(self._tg)
-                mine[id(backend)] = (backend, copy)
-        return mine[id(backend)][1]
+        return mine
 
 
 @dataclass(frozen=True)
@@ -207,6 +333,7 @@ class Listing:
     prompts: list[types.Prompt]
     resources: list[types.Resource]
     templates: list[types.ResourceTemplate]
+    capabilities: types.ServerCapabilities | None = None
 
 
 async def _listing(session: Any) -> Listing:
@@ -222,6 +349,7 @@ async def _listing(session: Any) -> Listing:
         prompts=await _all(session.list_prompts, "prompts") if has["prompts"] else [],
         resources=await _all(session.list_resources, "resources") if has["resources"] else [],
         templates=await _all(session.list_resource_templates, "resource_templates") if has["resources"] else [],
+        capabilities=capabilities,
     )
 
 

@@ -140,9 +140,9 @@ def http_app(server: Any, transport: str, host: str) -> Any:
 
 def _transport_app(server: Any, transport: str, host: str, security: Any) -> Any:
     if transport == "streaming":
-        # plain JSON answers to POSTs (no SSE framing for each response); server-initiated messages still stream on GET
+        # answers stream (SSE) on the POST, so that a server's progress, log messages and requests reach the client while it works
         return server.streamable_http_app(
-            streamable_http_path="/mcp", host=host, json_response=True, transport_security=security
+            streamable_http_path="/mcp", host=host, json_response=False, transport_security=security
         )
     from mcp.server.sse import SseServerTransport
     from starlette.applications import Starlette

@@ -8,7 +8,6 @@ import contextlib
 import logging
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,7 +22,7 @@ from ..desktop.detect import DesktopMode
 from ..errors import DockerMcpError
 from ..secrets.resolver import SecretSources, resolve_secret
 from ..secrets.store import CredentialStore
-from .aggregate import Aggregator, shared
+from .aggregate import Aggregator
 from .backends import Backend, BackendError, HttpStatus, SessionBackends, describe, expand_headers, remote_transport
 from .config import GatewayConfig
 
@@ -198,9 +197,11 @@ async def connect_all(
     build: Callable[[Server], Backend],
     aggregator: Aggregator,
     running: dict[str, Backend] | None = None,
+    advertise: types.ClientCapabilities | None = None,
 ) -> list[str]:
     """Connect every server (but those `running` already); one that cannot connect is reported and left
-    out. Returns the problems."""
+    out. `advertise`: the client capabilities to announce to a server before a client is known (the
+    gateway forwards them; None for `docker mcp tools`). Returns the problems."""
     problems: list[str] = []
     for name in config.vanished:
         problems.append(f"{name}: enabled, but no configured catalog has it any more")
@@ -210,6 +211,7 @@ async def connect_all(
             continue
         try:
             backend = build(server)
+            backend.peer.advertise = advertise
             await backend.start(tg)
         except Exception as e:
             problems.append(describe(e) if str(e).startswith(name) else f"{name}: {describe(e)}")
@@ -229,6 +231,7 @@ class Live:
 
         self.config, self.aggregator = config, aggregator
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.listen()
 
     def connection(self, ctx: Any) -> Any:
         """The client connection a request came on (the SDK keeps it on the request's session)."""
@@ -237,8 +240,32 @@ class Live:
             self.connections.add(connection)
         return connection
 
+    def listen(self) -> None:
+        """Have every server's list_changed come here."""
+        for backend in self.aggregator.backends():
+            backend.peer.on_list_changed = self.changed
+
+    async def changed(self, name: str) -> None:
+        """Server `name` said a list of its changed: list it again and serve the new aggregate (a name
+        that now collides is reported and the current aggregate kept), then tell the clients."""
+        current = self.aggregator
+        backend = next((b for b in current.backends() if b.name == name), None)
+        if backend is None:
+            return
+        try:
+            await backend.relist()
+            aggregator = Aggregator(self.config)
+            for b in current.backends():
+                await aggregator.add(b)
+        except Exception as e:
+            log.warning("! %s: its lists changed, but they cannot be served: %s", name, describe(e))
+            return
+        log.info("> %s: lists changed; %d tools now", name, len(aggregator.routes))
+        await self.replace(self.config, aggregator)
+
     async def replace(self, config: GatewayConfig, aggregator: Aggregator) -> None:
         self.config, self.aggregator = config, aggregator
+        self.listen()
         for connection in list(self.connections):
             for notify in ("send_tool_list_changed", "send_prompt_list_changed", "send_resource_list_changed"):
                 try:
@@ -249,99 +276,10 @@ class Live:
 
 
 def front_server(live: Live, sessions: SessionBackends | None = None, log_calls: bool = False) -> Any:
-    """The MCP server the clients talk to. With `sessions` (the HTTP fronts), each client session gets
-    its own connection to every long-lived server; without (stdio: one client), they are shared."""
-    from mcp.server.lowlevel import NotificationOptions
-    from mcp.server.lowlevel import Server as McpServer
+    """The MCP server the clients talk to (see router.front_server)."""
+    from .router import front_server as router_front
 
-    from ..metadata import version
-
-    class GatewayServer(McpServer):
-        def create_initialization_options(self, notification_options: Any = None, *args: Any, **kw: Any) -> Any:
-            # the lists change when --watch reloads: say so, as the Go gateway does
-            changed = NotificationOptions(prompts_changed=True, resources_changed=True, tools_changed=True)
-            return super().create_initialization_options(notification_options or changed, *args, **kw)
-
-    def pick(ctx: Any) -> Any:
-        connection = live.connection(ctx)
-        if sessions is None:
-            return shared
-        return lambda backend: sessions.pick(backend, connection)
-
-    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
-        live.connection(ctx)
-        return types.ListToolsResult(tools=live.aggregator.tools())
-
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        if not log_calls:
-            return await live.aggregator.call_tool(params.name, params.arguments, pick(ctx))
-        calls.info("  - Calling tool %s with arguments: %s", params.name, _shape(params.arguments))
-        started = time.monotonic()
-        result = await live.aggregator.call_tool(params.name, params.arguments, pick(ctx))
-        took = time.monotonic() - started
-        calls.info(
-            "  > Calling tool %s took: %s%s", params.name, _duration(took), " (error)" if result.is_error else ""
-        )
-        return result
-
-    async def list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
-        live.connection(ctx)
-        return types.ListPromptsResult(prompts=[p for _, p in live.aggregator.prompts.values()])
-
-    async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await _as_mcp_error(live.aggregator.get_prompt(params.name, params.arguments, pick(ctx)))
-
-    async def list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
-        live.connection(ctx)
-        return types.ListResourcesResult(resources=[r for _, r in live.aggregator.resources.values()])
-
-    async def list_templates(ctx: Any, params: Any) -> types.ListResourceTemplatesResult:
-        return types.ListResourceTemplatesResult(resource_templates=[t for _, t in live.aggregator.templates])
-
-    async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        return await _as_mcp_error(live.aggregator.read_resource(str(params.uri), pick(ctx)))
-
-    return GatewayServer(
-        "docker-mcp-gateway",
-        version=version(),
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        on_list_prompts=list_prompts,
-        on_get_prompt=get_prompt,
-        on_list_resources=list_resources,
-        on_list_resource_templates=list_templates,
-        on_read_resource=read_resource,
-    )
-
-
-def _shape(arguments: Any) -> str:
-    """What the arguments look like, never their keys or values (go-plugin-gateway.md §7.2)."""
-    if arguments is None:
-        return "none"
-    if isinstance(arguments, dict):
-        return f"object with {len(arguments)} field(s)"
-    if isinstance(arguments, list):
-        return f"array with {len(arguments)} item(s)"
-    if isinstance(arguments, bool):
-        return "boolean"
-    if isinstance(arguments, int | float):
-        return "number"
-    return "string" if isinstance(arguments, str) else "raw JSON"
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
-
-
-async def _as_mcp_error(request: Awaitable[T]) -> T:
-    from mcp.shared.exceptions import MCPError
-
-    from .aggregate import McpRequestError
-
-    try:
-        return await request
-    except McpRequestError as e:
-        raise MCPError(code=types.INVALID_PARAMS, message=str(e)) from None
+    return router_front(live, sessions, log_calls)
 
 
 Builder = Callable[[GatewayConfig], Callable[[Server], Backend]]  # a configuration's backend factory
@@ -449,7 +387,9 @@ async def _serve(
     async with anyio.create_task_group() as tg:
         stop: list[Callable[[], None]] = [tg.cancel_scope.cancel]  # how to stop what is being served
         _stop_when_the_cli_says(stop)
-        await connect_all(config, tg, builder(config), aggregator)
+        from .router import full_client_capabilities
+
+        await connect_all(config, tg, builder(config), aggregator, advertise=full_client_capabilities())
         live = Live(config, aggregator)
         http = options.transport != "stdio"
         if http:
@@ -541,7 +481,9 @@ async def _reload(live: Live, tg: Any, builder: Builder, reload: Callable[[], Ga
     }
     aggregator = Aggregator(config)
     try:
-        await connect_all(config, tg, builder(config), aggregator, running)
+        from .router import full_client_capabilities
+
+        await connect_all(config, tg, builder(config), aggregator, running, full_client_capabilities())
     except Exception as e:
         log.warning("> Unable to list capabilities: %s", describe(e))
         await _stop_long_lived([b for b in aggregator.backends() if b.name not in running])

@@ -1,0 +1,400 @@
+"""The gateway's heart: an MCP message router between the clients (the front: the SDK's stdio, SSE and
+streamable HTTP server transports, every protocol version the SDK negotiates) and the servers (the
+backends: the SDK's client sessions).
+
+Only the list methods are answered by the gateway itself (`tools/list`, `prompts/list`,
+`resources/list`, `resources/templates/list`: the aggregate of every server's). A request that names
+something (a tool, a prompt, a resource URI or template, a completion `ref`) goes to the server that
+owns it and its result or error comes back untouched; `logging/setLevel` goes to every server that
+logs. In the other direction, what a server sends while it serves a client's request (progress under
+the client's own token, log messages, `sampling/createMessage`, `elicitation/create`, `roots/list`)
+goes back to that client request; notifications outside a request (`resources/updated`, log
+messages) go to the client session the server's connection belongs to. A server's `list_changed`
+makes the gateway list that server again and tell every client.
+
+Source: MCP spec 2025-11-25 and 2026-07-28 (basic/lifecycle, basic/utilities/progress and
+cancellation, server/*, client/sampling, client/elicitation, client/roots); the Go gateway forwards
+progress, logging, elicitation and roots the same way (go-plugin-gateway.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import mcp_types as types
+from mcp.client.session import ClientSession
+from mcp.shared.exceptions import MCPError
+
+from .aggregate import error_result, shared
+
+log = logging.getLogger("docker_mcp.gateway")
+calls = logging.getLogger("docker_mcp.gateway.calls")
+
+# what a server may ask of the client, and the client capability each needs (MCP spec client/*)
+_CLIENT_FEATURES = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
+# failures of the gateway's own connection to a server (the SDK's codes), not answers of the server
+_LOCAL_FAILURES = (types.CONNECTION_CLOSED, types.REQUEST_TIMEOUT)
+# what the SDK's streamable HTTP client makes of an HTTP error status without a JSON-RPC error body
+_HTTP_STAND_INS = ("Server returned an error response", "Session terminated")
+
+
+def _local(e: MCPError) -> bool:
+    """Whether an MCPError is the gateway's connection failing rather than the server answering."""
+    return e.code in _LOCAL_FAILURES or e.message in _HTTP_STAND_INS
+
+
+def full_client_capabilities() -> types.ClientCapabilities:
+    """What the gateway tells a server it can forward when no client is known yet (stdio: the servers
+    are connected before the client says what it has); a request the client cannot take gets an error."""
+    return types.ClientCapabilities(
+        sampling=types.SamplingCapability(),
+        elicitation=types.ElicitationCapability(
+            form=types.FormElicitationCapability(), url=types.UrlElicitationCapability()
+        ),
+        roots=types.RootsCapability(list_changed=True),
+    )
+
+
+class Peer:
+    """Where one backend connection's server-to-client messages go.
+
+    `home`: the front `Connection` (SDK) the backend connection belongs to (an HTTP client session's own
+    copy of a server; the one client of a stdio gateway), None while unknown. `inflight`: the front
+    request contexts (`ServerRequestContext`) forwarded over this connection and not yet answered,
+    oldest first; a server's request goes to the newest whose client can take it. `advertise`: the
+    client capabilities to announce when `home` is unknown (None: announce none, as `docker mcp tools`
+    does, having no client to forward to).
+    """
+
+    def __init__(self, name: str, home: Any = None, advertise: types.ClientCapabilities | None = None) -> None:
+        self.name = name
+        self.home = home
+        self.advertise = advertise
+        self.inflight: list[Any] = []
+        self.on_list_changed: Callable[[str], Awaitable[None]] | None = None
+
+    def enter(self, ctx: Any) -> Any:
+        if ctx is not None:
+            self.inflight.append(ctx)
+            if self.home is None:
+                self.home = _connection(ctx)
+        return ctx
+
+    def leave(self, ctx: Any) -> None:
+        for i, other in enumerate(self.inflight):
+            if other is ctx:
+                del self.inflight[i]
+                return
+
+    def client_capabilities(self) -> types.ClientCapabilities:
+        """The capabilities to declare to the server: those of the client it serves (sampling,
+        elicitation with its modes, roots), which the gateway forwards as they are."""
+        client = getattr(self.home, "client_capabilities", None) if self.home is not None else None
+        if client is None:
+            return self.advertise if self.advertise is not None and self.home is None else types.ClientCapabilities()
+        return types.ClientCapabilities(sampling=client.sampling, elicitation=client.elicitation, roots=client.roots)
+
+    async def request(self, method: str, params: Any) -> dict[str, Any]:
+        """Pass a server's request to the client request in flight that can take it (the newest), or
+        for `roots/list` to the session's client; returns the client's raw result. Raises MCPError:
+        the client's own error, or INVALID_REQUEST when no client can answer (none in flight, or it
+        lacks the capability), as the SDK answers for a client without the callback."""
+        feature = _CLIENT_FEATURES.get(method)
+        if feature is None:
+            raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=method)
+        for ctx in reversed(self.inflight):
+            if _can(_connection(ctx), feature, params) and ctx.session.can_send_request:
+                result: dict[str, Any] = await ctx.session._request_outbound.send_raw_request(method, params, None)
+                return result
+        home = self.home
+        if feature == "roots" and home is not None and _can(home, feature, params):
+            from mcp.shared.exceptions import NoBackChannelError
+
+            try:
+                result = await home.outbound.send_raw_request(method, params, None)
+                return result
+            except NoBackChannelError:
+                pass
+        raise MCPError(
+            code=types.INVALID_REQUEST,
+            message=f"{feature} not supported: no client request through the gateway can take {method} now",
+        )
+
+    async def notify(self, method: str, params: Any) -> None:
+        """Pass a server's notification on: a `list_changed` to the gateway (which lists the server
+        again and tells every client); the rest to the newest client request in flight (so that it
+        rides that request's stream), else to the session's client. Never raises."""
+        if method in ("notifications/cancelled", "notifications/progress"):
+            return  # the dispatcher applied the cancel; progress reaches its request's callback
+        try:
+            if method.endswith("/list_changed"):
+                if self.on_list_changed is not None:
+                    await self.on_list_changed(self.name)
+                return
+            if self.inflight:
+                await self.inflight[-1].session._request_outbound.notify(method, params)
+            elif self.home is not None:
+                await self.home.outbound.notify(method, params)
+        except Exception as e:  # a client gone meanwhile: nothing to tell
+            log.info("  - %s: could not pass %s on: %s", self.name, method, e)
+
+
+def _connection(ctx: Any) -> Any:
+    return getattr(ctx.session, "_connection", None)
+
+
+def _can(connection: Any, feature: str, params: Any) -> bool:
+    capabilities = getattr(connection, "client_capabilities", None)
+    if capabilities is None:
+        return False
+    have = getattr(capabilities, feature, None)
+    if have is None:
+        return False
+    if feature == "elicitation" and isinstance(params, dict) and params.get("mode") == "url":
+        return have.url is not None
+    return True
+
+
+class ForwardingSession(ClientSession):
+    """The SDK's client session to one server, with the server's requests and notifications handed to
+    a `Peer` as they came (no callback re-typing), and the client capabilities the peer can forward."""
+
+    def __init__(self, read_stream: Any, write_stream: Any, peer: Peer) -> None:
+        from ..metadata import version
+
+        super().__init__(
+            read_stream, write_stream, client_info=types.Implementation(name="docker-mcp-gateway", version=version())
+        )
+        self._peer = peer
+
+    def _build_capabilities(self, version: str) -> types.ClientCapabilities:
+        return self._peer.client_capabilities()
+
+    async def _on_request(self, dctx: Any, method: str, params: Any) -> dict[str, Any]:
+        if method == "ping":
+            return {}
+        return await self._peer.request(method, params)
+
+    async def _on_notify(self, dctx: Any, method: str, params: Any) -> None:
+        await self._peer.notify(method, params)
+
+    async def validate_tool_result(self, name: str, result: types.CallToolResult) -> None:
+        # `docker mcp tools call` (the typed path) shows results as the server gave them; the gateway's
+        # clients validate against the schema it lists
+        return None
+
+
+# --- the front ---
+
+
+def front_server(live: Any, sessions: Any = None, log_calls: bool = False) -> Any:
+    """The MCP server the clients talk to: the SDK's lowlevel Server (handshake, version negotiation,
+    ping, cancellation), with a `Router` in front of every request and notification. With `sessions`
+    (the HTTP fronts), each client session gets its own connection to every long-lived server;
+    without (stdio: one client), they are shared."""
+    from mcp.server.lowlevel import NotificationOptions
+    from mcp.server.lowlevel import Server as McpServer
+
+    from ..metadata import version
+
+    class GatewayServer(McpServer):
+        def create_initialization_options(self, notification_options: Any = None, *args: Any, **kw: Any) -> Any:
+            # the lists change when --watch reloads or a server says so: announce it, as the Go gateway does
+            changed = NotificationOptions(prompts_changed=True, resources_changed=True, tools_changed=True)
+            return super().create_initialization_options(notification_options or changed, *args, **kw)
+
+        def get_capabilities(self, notification_options: Any = None, *args: Any, **kw: Any) -> types.ServerCapabilities:
+            from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+            modern = kw.get("protocol_version") in MODERN_PROTOCOL_VERSIONS
+            changed = None if modern else True  # 2026-07-28 delivers them on subscriptions/listen, not served
+            offered = [c for c in (b.capabilities for b in live.aggregator.backends()) if c is not None]
+            subscribe = any(c.resources is not None and c.resources.subscribe for c in offered)
+            return types.ServerCapabilities(
+                tools=types.ToolsCapability(list_changed=changed),
+                prompts=types.PromptsCapability(list_changed=changed),
+                resources=types.ResourcesCapability(subscribe=(subscribe and not modern) or None, list_changed=changed),
+                logging=types.LoggingCapability() if any(c.logging is not None for c in offered) else None,
+                completions=types.CompletionsCapability() if any(c.completions is not None for c in offered) else None,
+            )
+
+    server = GatewayServer("docker-mcp-gateway", version=version())
+    # the router alone: the SDK's default OpenTelemetry span per message is not configured by the gateway
+    server.middleware = [Router(live, sessions, log_calls)]
+    return server
+
+
+class Router:
+    """A ServerMiddleware (mcp.server.context) that answers the list methods from the aggregate and
+    routes every other request the gateway serves to its server, raw; the rest (initialize,
+    server/discover, ping, notifications/initialized, cancellation) is the SDK's."""
+
+    def __init__(self, live: Any, sessions: Any, log_calls: bool) -> None:
+        self.live, self.sessions, self.log_calls = live, sessions, log_calls
+        self.handlers: dict[str, Callable[[Any, dict[str, Any]], Awaitable[Any]]] = {
+            "tools/list": self.list_tools,
+            "prompts/list": self.list_prompts,
+            "resources/list": self.list_resources,
+            "resources/templates/list": self.list_templates,
+            "tools/call": self.call_tool,
+            "prompts/get": self.get_prompt,
+            "resources/read": self.by_uri,
+            "resources/subscribe": self.by_uri,
+            "resources/unsubscribe": self.by_uri,
+            "completion/complete": self.complete,
+            "logging/setLevel": self.set_level,
+        }
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        handler = self.handlers.get(ctx.method)
+        if handler is None or ctx.request_id is None:
+            result = await call_next(ctx)
+            if ctx.method == "notifications/roots/list_changed" and ctx.request_id is None:
+                await self.roots_changed(ctx)
+            return result
+        connection = self.live.connection(ctx)
+        if connection is not None and not connection.initialize_accepted:
+            raise MCPError(code=types.INVALID_PARAMS, message="Invalid request parameters", data="")  # the SDK's gate
+        params = ctx.params if isinstance(ctx.params, dict) else {}
+        return await handler(ctx, params)
+
+    def pick(self, ctx: Any, backend: Any) -> Awaitable[Any]:
+        """This client session's connection to `backend` (HTTP: its own copy; stdio: the shared one)."""
+        if self.sessions is None:
+            if backend.peer.home is None:
+                backend.peer.home = _connection(ctx)
+            return shared(backend)
+        return self.sessions.pick(backend, _connection(ctx))  # type: ignore[no-any-return]
+
+    # the aggregate
+
+    async def list_tools(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        return {"tools": self.live.aggregator.tool_dicts()}
+
+    async def list_prompts(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        return {"prompts": [_dump(p) for _, p in self.live.aggregator.prompts.values()]}
+
+    async def list_resources(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        return {"resources": [_dump(r) for _, r in self.live.aggregator.resources.values()]}
+
+    async def list_templates(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        return {"resourceTemplates": [_dump(t) for _, t in self.live.aggregator.templates]}
+
+    # routed requests
+
+    async def call_tool(self, ctx: Any, params: dict[str, Any]) -> Any:
+        name = params.get("name")
+        if not isinstance(name, str):
+            raise MCPError(code=types.INVALID_PARAMS, message="tools/call needs the tool's name (params.name)")
+        route = self.live.aggregator.routes.get(name)
+        if route is None:
+            return error_result(f"unknown tool: {name}")
+        if self.log_calls:
+            calls.info("  - Calling tool %s with arguments: %s", name, _shape(params.get("arguments")))
+        started = time.monotonic()
+        failed = False
+        try:
+            backend = await self.pick(ctx, route.backend)
+            result = await backend.forward("tools/call", {**params, "name": route.original}, ctx)
+            failed = bool(result.get("isError"))
+            return result
+        except MCPError as e:
+            failed = True
+            if not _local(e):
+                raise  # the server's own error, as it sent it
+            return self._failed(route.backend, name, e)
+        except Exception as e:
+            failed = True
+            return self._failed(route.backend, name, e)
+        finally:
+            if self.log_calls:
+                took = time.monotonic() - started
+                calls.info("  > Calling tool %s took: %s%s", name, _duration(took), " (error)" if failed else "")
+
+    def _failed(self, backend: Any, name: str, e: BaseException) -> types.CallToolResult:
+        reason = backend.explain(e)
+        log.warning("%s: tool %s failed: %s", backend.name, name, reason)
+        prefix = f"{backend.name}: "
+        return error_result(reason if reason.startswith(prefix) else prefix + reason)
+
+    async def get_prompt(self, ctx: Any, params: dict[str, Any]) -> Any:
+        name = params.get("name")
+        owner = self.live.aggregator.prompts.get(name) if isinstance(name, str) else None
+        if owner is None:
+            raise MCPError(code=types.INVALID_PARAMS, message=f"unknown prompt: {name}")
+        return await self.forward(ctx, owner[0], params)
+
+    async def by_uri(self, ctx: Any, params: dict[str, Any]) -> Any:
+        uri = params.get("uri")
+        backend = self.live.aggregator.resource_owner(uri) if isinstance(uri, str) else None
+        if backend is None:
+            raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource: {uri}")
+        return await self.forward(ctx, backend, params)
+
+    async def complete(self, ctx: Any, params: dict[str, Any]) -> Any:
+        ref = params.get("ref")
+        backend = self.live.aggregator.completion_owner(ref) if isinstance(ref, dict) else None
+        if backend is None:
+            raise MCPError(code=types.INVALID_PARAMS, message=f"no server offers completions for {ref}")
+        return await self.forward(ctx, backend, params)
+
+    async def set_level(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """logging/setLevel goes to every server that announced `logging`; one that fails is logged."""
+        for backend in self.live.aggregator.backends():
+            if backend.capabilities is None or backend.capabilities.logging is None:
+                continue
+            try:
+                await (await self.pick(ctx, backend)).forward(ctx.method, params, ctx)
+            except Exception as e:
+                log.warning("%s: logging/setLevel failed: %s", backend.name, backend.explain(e))
+        return {}
+
+    async def forward(self, ctx: Any, backend: Any, params: dict[str, Any]) -> Any:
+        try:
+            return await (await self.pick(ctx, backend)).forward(ctx.method, params, ctx)
+        except MCPError as e:
+            if not _local(e):
+                raise
+            raise MCPError(code=types.INTERNAL_ERROR, message=f"{backend.name}: {backend.explain(e)}") from None
+        except Exception as e:
+            raise MCPError(code=types.INTERNAL_ERROR, message=f"{backend.name}: {backend.explain(e)}") from None
+
+    # notifications from the client
+
+    async def roots_changed(self, ctx: Any) -> None:
+        """notifications/roots/list_changed goes to every server connection this client session has."""
+        connection = _connection(ctx)
+        if connection is None or not connection.initialize_accepted:
+            return
+        backends = self.live.aggregator.backends() if self.sessions is None else self.sessions.connected(connection)
+        for backend in backends:
+            try:
+                await backend.notify("notifications/roots/list_changed", None)
+            except Exception as e:
+                log.info("  - %s: could not pass notifications/roots/list_changed on: %s", backend.name, e)
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(by_alias=True, mode="json", exclude_none=True)  # type: ignore[no-any-return]
+
+
+def _shape(arguments: Any) -> str:
+    """What the arguments look like, never their keys or values (go-plugin-gateway.md §7.2)."""
+    if arguments is None:
+        return "none"
+    if isinstance(arguments, dict):
+        return f"object with {len(arguments)} field(s)"
+    if isinstance(arguments, list):
+        return f"array with {len(arguments)} item(s)"
+    if isinstance(arguments, bool):
+        return "boolean"
+    if isinstance(arguments, int | float):
+        return "number"
+    return "string" if isinstance(arguments, str) else "raw JSON"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
