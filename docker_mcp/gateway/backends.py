@@ -43,17 +43,27 @@ class Backend:
 
     Long-lived: one session, opened at start by a task of its own, shared by all calls. Per call (the
     default for container servers): the tools are listed once at start, and every call opens its own
-    session (its own container) and closes it afterwards.
+    session (its own container) and closes it afterwards. `shared` (remote servers): behind an HTTP
+    front too, the one session serves every client session (its peer routes the server's messages per
+    client request and subscription); otherwise each HTTP client session gets its own copy.
     """
 
     def __init__(
-        self, name: str, transport: Transport, long_lived: bool = True, auth: Any = None, http: HttpStatus | None = None
+        self,
+        name: str,
+        transport: Transport,
+        long_lived: bool = True,
+        auth: Any = None,
+        http: HttpStatus | None = None,
+        shared: bool = False,
     ) -> None:
         from .router import Peer
 
         self.name = name
         self.peer = Peer(name)  # where this connection's server-to-client requests and notifications go
         self.long_lived = long_lived
+        self.shared = shared
+        self._reconnect = anyio.Lock()
         self.auth = auth  # a BearerToken, whose failure explains a lost connection
         self.http = http  # a remote server's last HTTP error, which the SDK's error leaves out
         self._transport = transport
@@ -89,6 +99,9 @@ class Backend:
             return str(self.auth.failure)
         if self.http is not None and self.http.failure is not None and _GENERIC_HTTP_ERROR in str(e):
             return self.http.failure
+        if self.http is not None and self.http.oversized is not None:
+            reason, self.http.oversized = self.http.oversized, None
+            return reason
         return describe(e)
 
     @contextlib.asynccontextmanager
@@ -137,7 +150,9 @@ class Backend:
                     return await send(session)
             raise BackendError(f"{self.name}: no answer to initialize within {limit:g} s")
         if self._session is None and self._tg is not None:
-            await self.start(self._tg)  # the session was lost: reconnect once for this call
+            async with self._reconnect:  # the session was lost: reconnect once, for every waiting call
+                if self._session is None:
+                    await self.start(self._tg)
         return await send(self._require())
 
     async def forward(self, method: str, params: dict[str, Any] | None, ctx: Any) -> dict[str, Any]:
@@ -187,7 +202,7 @@ class Backend:
 
     def copy(self) -> Backend:
         """Another connection to the same server (its own container), knowing what the server offers."""
-        other = Backend(self.name, self._transport, self.long_lived, self.auth, self.http)
+        other = Backend(self.name, self._transport, self.long_lived, self.auth, self.http, self.shared)
         other._listing = self._listing
         other.peer.advertise, other.peer.on_list_changed = self.peer.advertise, self.peer.on_list_changed
         return other
@@ -270,6 +285,9 @@ async def raw_request(session: Any, method: str, params: dict[str, Any] | None, 
         peer.leave(entry)
 
 
+MAX_SESSION_COPIES = 64  # client sessions that may each have their own container of one server at once
+
+
 class SessionBackends:
     """Long-lived servers behind an HTTP front: one connection (one container) per client session.
     A session's copy of a server starts at the session's first request to it and stops when the
@@ -279,15 +297,25 @@ class SessionBackends:
 
     def __init__(self, tg: TaskGroup) -> None:
         self._tg = tg
+        self._copies: dict[str, int] = {}  # server name -> client sessions with their own copy
+
+    def _count(self, name: str, step: int) -> None:
+        self._copies[name] = self._copies.get(name, 0) + step
 
     async def pick(self, backend: Backend, connection: Any) -> Backend:
         """This session's connection to `backend`, started at its first request. Concurrent first
         requests to one server wait for the one start; a start never holds up another server's."""
-        if not backend.long_lived or connection is None:
-            return backend  # per-call servers start a container per call anyway
+        if not backend.long_lived or backend.shared or connection is None:
+            return backend  # per-call servers start a container per call anyway; shared ones serve all
         mine = self._mine(connection)
         entry = mine.get(id(backend))
         if entry is None:
+            if self._copies.get(backend.name, 0) >= MAX_SESSION_COPIES:
+                raise BackendError(
+                    f"{backend.name}: {MAX_SESSION_COPIES} client sessions already have their own connection "
+                    "(container) to it; try again when one ends"
+                )
+            self._count(backend.name, +1)
             copy = backend.copy()
             copy.peer.home = connection  # the server's requests and notifications go to this session
             ready = anyio.Event()
@@ -296,6 +324,7 @@ class SessionBackends:
                 await copy.start(self._tg)
             except BaseException:
                 del mine[id(backend)]
+                self._count(backend.name, -1)
                 raise
             finally:
                 ready.set()
@@ -320,6 +349,7 @@ class SessionBackends:
 
             async def stop_all() -> None:
                 for _, copy, _ in list(started.values()):
+                    self._count(copy.name, -1)
                     await copy.stop()
                     log.info("  - %s: the client session ended; its connection is closed", copy.name)
 
@@ -414,6 +444,7 @@ class HttpStatus:
 
     def __init__(self) -> None:
         self.failure: str | None = None
+        self.oversized: str | None = None  # a message cut off by bounded_client, until explained
 
     async def hook(self, response: Any) -> None:
         if response.status_code >= 400:
@@ -422,10 +453,83 @@ class HttpStatus:
             self.failure = None
 
 
+MAX_MESSAGE_ENV = "DOCKER_MCP_MAX_MESSAGE_BYTES"
+
+
+def max_message_bytes() -> int:
+    """The most a remote server may send for one message: a JSON answer's body, or one event of an
+    event stream. DOCKER_MCP_MAX_MESSAGE_BYTES, default 32 MiB; not a whole number in
+    [1 KiB, 4 GiB]: the default, with a warning."""
+    default = 32 * 1024 * 1024
+    raw = os.environ.get(MAX_MESSAGE_ENV, "")
+    if not raw:
+        return default
+    value = int(raw) if raw.isdigit() else -1
+    if not 1024 <= value <= 4 * 1024**3:
+        log.warning("! %s=%r is not a number of bytes in [1024, 4 GiB]: using 32 MiB", MAX_MESSAGE_ENV, raw[:40])
+        return default
+    return value
+
+
+class MessageTooLarge(BackendError):
+    """A remote server sent more than max_message_bytes() for one message; its connection is dropped."""
+
+
+def bounded_client(limit: int, http: HttpStatus | None = None, **kw: Any) -> Any:
+    """An httpx2.AsyncClient (the SDK transports' HTTP client) whose responses are cut off, failing the
+    request (MessageTooLarge), once one message passes `limit` bytes: a JSON body as a whole, an event
+    stream per event (the bytes since the last blank line), so that a stream open for hours is fine
+    but no one event, nor one answer, can fill the gateway's memory. The SDK reports only that the
+    stream ended: `http.oversized` (when given) says why."""
+    import httpx2
+
+    class Bounded(httpx2.AsyncByteStream):
+        def __init__(self, inner: Any, events: bool, url: str) -> None:
+            self.inner, self.events, self.url = inner, events, url
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            held = 0
+            tail = b""
+            async for chunk in self.inner:
+                if self.events:
+                    seen = tail + chunk
+                    cut = max(seen.rfind(b"\n\n"), seen.rfind(b"\r\n\r\n"))
+                    held = len(seen) - cut if cut >= 0 else held + len(chunk)
+                    tail = seen[-3:]
+                else:
+                    held += len(chunk)
+                if held > limit:
+                    e = MessageTooLarge(f"{self.url} sent a message of more than {limit} bytes")
+                    if http is not None:
+                        http.oversized = str(e)
+                    raise e
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    class Transport(httpx2.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx2.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: Any) -> Any:
+            response = await self.inner.handle_async_request(request)
+            events = response.headers.get("content-type", "").lower().startswith("text/event-stream")
+            response.stream = Bounded(response.stream, events, str(request.url.copy_with(query=None)))
+            return response
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    return httpx2.AsyncClient(transport=Transport(), **kw)
+
+
 def remote_transport(server: Server, headers: dict[str, str], auth: Any, http: HttpStatus | None = None) -> Transport:
     """Streamable HTTP, or SSE when the catalog says so (remote.transport_type: sse, or sseEndpoint)."""
     url = server.remote.url or server.sse_endpoint
     sse = server.remote.transport_type == "sse" or (not server.remote.url and bool(server.sse_endpoint))
+
+    limit = max_message_bytes()
 
     @contextlib.asynccontextmanager
     async def open_transport() -> AsyncIterator[Any]:
@@ -434,7 +538,10 @@ def remote_transport(server: Server, headers: dict[str, str], auth: Any, http: H
         if sse:
             from mcp.client.sse import sse_client
 
-            async with sse_client(url, headers=headers or None, auth=auth) as streams:
+            def factory(headers: Any = None, timeout: Any = None, auth: Any = None) -> Any:
+                return bounded_client(limit, http, headers=headers, timeout=timeout, auth=auth)
+
+            async with sse_client(url, headers=headers or None, auth=auth, httpx_client_factory=factory) as streams:
                 yield streams
         else:
             import httpx2
@@ -442,8 +549,13 @@ def remote_transport(server: Server, headers: dict[str, str], auth: Any, http: H
 
             timeout = httpx2.Timeout(30, read=300)
             async with (
-                httpx2.AsyncClient(
-                    headers=headers, auth=auth, timeout=timeout, event_hooks={"response": [http.hook]} if http else None
+                bounded_client(
+                    limit,
+                    http,
+                    headers=headers,
+                    auth=auth,
+                    timeout=timeout,
+                    event_hooks={"response": [http.hook]} if http else None,
                 ) as client,
                 streamable_http_client(url, http_client=client) as streams,
             ):

@@ -130,6 +130,28 @@ def _allowed(value: str, patterns: list[str]) -> bool:
     return any(value == p or (p.endswith(":*") and value.startswith(p[:-2] + ":")) for p in patterns)
 
 
+SESSION_IDLE_ENV = "DOCKER_MCP_SESSION_IDLE_TIMEOUT"
+MAX_SESSIONS = 10_000  # streamable HTTP client sessions open at once; one more is answered 503
+
+
+def session_idle_timeout() -> float:
+    """Seconds a streamable HTTP client session may go without a request in flight or an open GET
+    stream before the gateway ends it (and closes its own server connections): DOCKER_MCP_SESSION_IDLE_TIMEOUT,
+    default 300; a value that is not a number in [1, 86400] warns and uses the default. A client whose
+    session ended gets 404 and initializes anew (MCP spec basic/transports, session management)."""
+    raw = os.environ.get(SESSION_IDLE_ENV, "")
+    if not raw:
+        return 300.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 86400:
+        log.warning("! %s=%r is not a number of seconds in [1, 86400]: using 300", SESSION_IDLE_ENV, raw[:40])
+        return 300.0
+    return value
+
+
 def http_app(server: Any, transport: str, host: str) -> Any:
     """The ASGI app of one HTTP transport, over the SDK's transports; behind a RebindingGuard when
     listening on loopback."""
@@ -142,7 +164,12 @@ def _transport_app(server: Any, transport: str, host: str, security: Any) -> Any
     if transport == "streaming":
         # answers stream (SSE) on the POST, so that a server's progress, log messages and requests reach the client while it works
         return server.streamable_http_app(
-            streamable_http_path="/mcp", host=host, json_response=False, transport_security=security
+            streamable_http_path="/mcp",
+            host=host,
+            json_response=False,
+            transport_security=security,
+            session_idle_timeout=session_idle_timeout(),
+            max_sessions=MAX_SESSIONS,
         )
     from mcp.server.sse import SseServerTransport
     from starlette.applications import Starlette

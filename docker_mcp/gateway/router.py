@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -75,13 +76,24 @@ class Peer:
         self.advertise = advertise
         self.inflight: list[Any] = []
         self.on_list_changed: Callable[[str], Awaitable[None]] | None = None
+        # resource URI -> the client sessions (SDK Connections) subscribed to it through this connection
+        self.subscribers: dict[str, weakref.WeakSet[Any]] = {}
 
     def enter(self, ctx: Any) -> Any:
         if ctx is not None:
             self.inflight.append(ctx)
-            if self.home is None:
-                self.home = _connection(ctx)
         return ctx
+
+    def subscribe(self, uri: str, connection: Any, on: bool) -> None:
+        """Remember (or forget) that a client session subscribed to `uri` (resources/subscribe)."""
+        if connection is None:
+            return
+        if on:
+            self.subscribers.setdefault(uri, weakref.WeakSet()).add(connection)
+        elif uri in self.subscribers:
+            self.subscribers[uri].discard(connection)
+            if not self.subscribers[uri]:
+                del self.subscribers[uri]
 
     def leave(self, ctx: Any) -> None:
         for i, other in enumerate(self.inflight):
@@ -133,6 +145,12 @@ class Peer:
             if method.endswith("/list_changed"):
                 if self.on_list_changed is not None:
                     await self.on_list_changed(self.name)
+                return
+            if method == "notifications/resources/updated":
+                uri = params.get("uri") if isinstance(params, dict) else None
+                sessions = list(self.subscribers.get(uri, ())) if isinstance(uri, str) else []
+                for connection in sessions or ([self.home] if self.home is not None else []):
+                    await connection.outbound.notify(method, params)
                 return
             if self.inflight:
                 await self.inflight[-1].session._request_outbound.notify(method, params)
@@ -332,7 +350,10 @@ class Router:
         backend = self.live.aggregator.resource_owner(uri) if isinstance(uri, str) else None
         if backend is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource: {uri}")
-        return await self.forward(ctx, backend, params)
+        result = await self.forward(ctx, backend, params)
+        if ctx.method != "resources/read":  # the session's updates come from the connection it subscribed on
+            (await self.pick(ctx, backend)).peer.subscribe(uri, _connection(ctx), ctx.method == "resources/subscribe")
+        return result
 
     async def complete(self, ctx: Any, params: dict[str, Any]) -> Any:
         ref = params.get("ref")

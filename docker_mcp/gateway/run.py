@@ -116,7 +116,7 @@ def make_backend(
 
             auth = BearerToken(tokens, server.name)
         http = HttpStatus()
-        return Backend(server.name, remote_transport(server, headers, auth, http), auth=auth, http=http)
+        return Backend(server.name, remote_transport(server, headers, auth, http), auth=auth, http=http, shared=True)
     if server.image:
         return _container_backend(server, sources, config, options)
     raise BackendError(f"{server.name}: neither an image nor a remote.url: nothing to run")
@@ -191,6 +191,9 @@ def _uses_oauth(server: Server, open_store: Callable[[], CredentialStore]) -> bo
         return False
 
 
+CONNECT_CONCURRENCY = 8  # servers connected at once at start and on reload
+
+
 async def connect_all(
     config: GatewayConfig,
     tg: Any,
@@ -205,18 +208,33 @@ async def connect_all(
     problems: list[str] = []
     for name in config.vanished:
         problems.append(f"{name}: enabled, but no configured catalog has it any more")
-    for name, server in config.servers.items():
+    connected: dict[str, Backend] = {}
+    failed: dict[str, str] = {}
+    bound = anyio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def connect(name: str, server: Server) -> None:
+        async with bound:
+            try:
+                backend = build(server)
+                backend.peer.advertise = advertise
+                await backend.start(tg)
+            except Exception as e:
+                failed[name] = describe(e) if str(e).startswith(name) else f"{name}: {describe(e)}"
+                return
+            connected[name] = backend
+
+    # concurrently (a server that never answers holds up only itself), then added in configuration order
+    async with anyio.create_task_group() as starting:
+        for name, server in config.servers.items():
+            if not (running and name in running):
+                starting.start_soon(connect, name, server)
+    for name in config.servers:
         if running and name in running:
             await aggregator.add(running[name])
-            continue
-        try:
-            backend = build(server)
-            backend.peer.advertise = advertise
-            await backend.start(tg)
-        except Exception as e:
-            problems.append(describe(e) if str(e).startswith(name) else f"{name}: {describe(e)}")
-            continue
-        await aggregator.add(backend)  # a collision stops the gateway: it is a configuration error
+        elif name in connected:
+            await aggregator.add(connected[name])  # a collision stops the gateway: it is a configuration error
+        else:
+            problems.append(failed[name])
     for problem in problems:
         log.warning("! %s", problem)
     return problems
@@ -392,8 +410,8 @@ async def _serve(
         await connect_all(config, tg, builder(config), aggregator, advertise=full_client_capabilities())
         live = Live(config, aggregator)
         http = options.transport != "stdio"
-        if http:
-            await _stop_long_lived(aggregator.backends())  # they were for the listing: sessions get their own
+        if http:  # the per-session ones were for the listing: sessions get their own
+            await _stop_long_lived([b for b in aggregator.backends() if not b.shared])
         if options.watch and reload is not None and not options.dry_run:
             # unlike the Go gateway, a file missing at start is watched too: creating tools.yaml counts
             log.warning("- Watching for configuration updates...")
@@ -489,7 +507,7 @@ async def _reload(live: Live, tg: Any, builder: Builder, reload: Callable[[], Ga
         await _stop_long_lived([b for b in aggregator.backends() if b.name not in running])
         return
     if http:
-        await _stop_long_lived([b for b in aggregator.backends() if b.name not in running])
+        await _stop_long_lived([b for b in aggregator.backends() if b.name not in running and not b.shared])
     await _stop_long_lived([b for name, b in current.items() if name not in running])
     await live.replace(config, aggregator)
     log.warning("> %d tools from %d servers", len(aggregator.routes), len(aggregator.backends()))
