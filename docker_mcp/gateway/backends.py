@@ -16,6 +16,7 @@ import anyio
 import anyio.to_thread
 import mcp_types as types
 from anyio.abc import TaskGroup
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..catalog.schema import Server
 from ..errors import DockerMcpError
@@ -219,6 +220,12 @@ class Backend:
         return listing
 
     @property
+    def modern(self) -> bool:
+        """Whether the server was connected at 2026-07-28 (stateless: no logging/setLevel, no requests
+        to the client)."""
+        return self._listing is not None and self._listing.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    @property
     def capabilities(self) -> types.ServerCapabilities | None:
         """What the server announced when it was connected at start (None: not connected yet)."""
         return self._listing.capabilities if self._listing is not None else None
@@ -268,6 +275,12 @@ async def raw_request(session: Any, method: str, params: dict[str, Any] | None, 
         out["_meta"] = {k: v for k, v in meta.items() if k != "progressToken"}
         if not out["_meta"]:
             del out["_meta"]
+    if ctx is not None and session.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        from .router import LOG_LEVEL_STATE, _connection
+
+        level = getattr(_connection(ctx), "state", {}).get(LOG_LEVEL_STATE)
+        if level is not None:  # the client's logging/setLevel, as 2026-07-28's per-request opt-in
+            out["_meta"] = {types.LOG_LEVEL_META_KEY: level, **out.get("_meta", {})}
     data: dict[str, Any] = {"method": method, "params": out}
     opts: dict[str, Any] = {}
     session._stamp(data, opts)
@@ -364,6 +377,7 @@ class Listing:
     resources: list[types.Resource]
     templates: list[types.ResourceTemplate]
     capabilities: types.ServerCapabilities | None = None
+    protocol_version: str | None = None
 
 
 async def _listing(session: Any) -> Listing:
@@ -380,6 +394,7 @@ async def _listing(session: Any) -> Listing:
         resources=await _all(session.list_resources, "resources") if has["resources"] else [],
         templates=await _all(session.list_resource_templates, "resource_templates") if has["resources"] else [],
         capabilities=capabilities,
+        protocol_version=session.protocol_version,
     )
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger("docker_mcp.gateway")
 calls = logging.getLogger("docker_mcp.gateway.calls")
 
 # what a server may ask of the client, and the client capability each needs (MCP spec client/*)
+LOG_LEVEL_STATE = "docker_mcp.log_level"  # a client session's logging/setLevel, in its Connection.state
 _CLIENT_FEATURES = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
 # failures of the gateway's own connection to a server (the SDK's codes), not answers of the server
 _LOCAL_FAILURES = (types.CONNECTION_CLOSED, types.REQUEST_TIMEOUT)
@@ -78,6 +79,9 @@ class Peer:
         self.on_list_changed: Callable[[str], Awaitable[None]] | None = None
         # resource URI -> the client sessions (SDK Connections) subscribed to it through this connection
         self.subscribers: dict[str, weakref.WeakSet[Any]] = {}
+        # a connection shared by client sessions (no `home`): the session that last said its roots changed,
+        # whose roots the server's roots/list outside a request then asks for
+        self.roots_from: weakref.ref[Any] | None = None
 
     def enter(self, ctx: Any) -> Any:
         if ctx is not None:
@@ -121,7 +125,7 @@ class Peer:
             if _can(_connection(ctx), feature, params) and ctx.session.can_send_request:
                 result: dict[str, Any] = await ctx.session._request_outbound.send_raw_request(method, params, None)
                 return result
-        home = self.home
+        home = self.home if self.home is not None or self.roots_from is None else self.roots_from()
         if feature == "roots" and home is not None and _can(home, feature, params):
             from mcp.shared.exceptions import NoBackChannelError
 
@@ -290,16 +294,16 @@ class Router:
     # the aggregate
 
     async def list_tools(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        return {"tools": self.live.aggregator.tool_dicts()}
+        return _page("tools", self.live.aggregator.tool_dicts(), params)
 
     async def list_prompts(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        return {"prompts": [_dump(p) for _, p in self.live.aggregator.prompts.values()]}
+        return _page("prompts", [_dump(p) for _, p in self.live.aggregator.prompts.values()], params)
 
     async def list_resources(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        return {"resources": [_dump(r) for _, r in self.live.aggregator.resources.values()]}
+        return _page("resources", [_dump(r) for _, r in self.live.aggregator.resources.values()], params)
 
     async def list_templates(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        return {"resourceTemplates": [_dump(t) for _, t in self.live.aggregator.templates]}
+        return _page("resourceTemplates", [_dump(t) for _, t in self.live.aggregator.templates], params)
 
     # routed requests
 
@@ -363,9 +367,14 @@ class Router:
         return await self.forward(ctx, backend, params)
 
     async def set_level(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        """logging/setLevel goes to every server that announced `logging`; one that fails is logged."""
+        """logging/setLevel goes to every server that announced `logging`; one that fails is logged. The
+        level is also kept for the session: a 2026-07-28 server, which has no setLevel, gets it in each
+        forwarded request's `_meta` (its per-request log opt-in)."""
+        connection = _connection(ctx)
+        if connection is not None and isinstance(params.get("level"), str):
+            connection.state[LOG_LEVEL_STATE] = params["level"]
         for backend in self.live.aggregator.backends():
-            if backend.capabilities is None or backend.capabilities.logging is None:
+            if backend.capabilities is None or backend.capabilities.logging is None or backend.modern:
                 continue
             try:
                 await (await self.pick(ctx, backend)).forward(ctx.method, params, ctx)
@@ -386,16 +395,46 @@ class Router:
     # notifications from the client
 
     async def roots_changed(self, ctx: Any) -> None:
-        """notifications/roots/list_changed goes to every server connection this client session has."""
+        """notifications/roots/list_changed goes to every server connection this client session has: its
+        own copies and, behind an HTTP front, the connections all sessions share (remote servers)."""
         connection = _connection(ctx)
         if connection is None or not connection.initialize_accepted:
             return
-        backends = self.live.aggregator.backends() if self.sessions is None else self.sessions.connected(connection)
+        backends = self.live.aggregator.backends()
+        if self.sessions is not None:
+            shared = [b for b in backends if b.shared]
+            for backend in shared:
+                backend.peer.roots_from = weakref.ref(connection)
+            backends = self.sessions.connected(connection) + shared
         for backend in backends:
             try:
                 await backend.notify("notifications/roots/list_changed", None)
             except Exception as e:
                 log.info("  - %s: could not pass notifications/roots/list_changed on: %s", backend.name, e)
+
+
+PAGE_SIZE = 500  # items per page of an aggregated list
+
+
+def _page(field: str, items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """One page of an aggregated list (MCP spec server/utilities/pagination): the cursor is opaque to
+    the client (the offset, base64), and `nextCursor` is set while items remain. A cursor the gateway did
+    not give is INVALID_PARAMS (-32602), as the spec recommends."""
+    import base64
+
+    cursor = params.get("cursor")
+    start = 0
+    if cursor is not None:
+        try:
+            start = int(base64.urlsafe_b64decode(str(cursor).encode()).decode().removeprefix("offset:"))
+        except (ValueError, UnicodeDecodeError):
+            start = -1
+        if not 0 <= start <= len(items):
+            raise MCPError(code=types.INVALID_PARAMS, message="Invalid cursor: list again from the start")
+    out: dict[str, Any] = {field: items[start : start + PAGE_SIZE]}
+    if start + PAGE_SIZE < len(items):
+        out["nextCursor"] = base64.urlsafe_b64encode(f"offset:{start + PAGE_SIZE}".encode()).decode()
+    return out
 
 
 def _dump(model: Any) -> dict[str, Any]:

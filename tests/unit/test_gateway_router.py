@@ -1,0 +1,112 @@
+"""The router's own decisions, on stand-ins for the SDK's per-request context and connection (the e2e
+tests drive the real ones: tests/e2e/test_conformance_server.py, test_gateway_passthrough.py): pages of
+an aggregated list, which client request a server's request goes to, and which client sessions get a
+resources/updated."""
+
+from __future__ import annotations
+
+import anyio
+import mcp_types as types
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from docker_mcp.gateway.router import PAGE_SIZE, Peer, _page
+
+
+class Outbound:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object]] = []
+
+    async def send_raw_request(self, method, params, opts=None):
+        self.sent.append((method, params))
+        return {"answered": method}
+
+    async def notify(self, method, params, opts=None):
+        self.sent.append((method, params))
+
+
+class Connection:
+    def __init__(self, capabilities: types.ClientCapabilities | None) -> None:
+        self.client_capabilities = capabilities
+        self.outbound = Outbound()
+        self.state: dict = {}
+
+
+class Session:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._request_outbound = Outbound()
+        self.can_send_request = True
+
+
+class Ctx:
+    def __init__(self, connection: Connection) -> None:
+        self.session = Session(connection)
+
+
+SAMPLING = types.ClientCapabilities(sampling=types.SamplingCapability())
+FORM_ONLY = types.ClientCapabilities(elicitation=types.ElicitationCapability(form=types.FormElicitationCapability()))
+
+
+def test_an_aggregated_list_comes_in_pages_and_a_foreign_cursor_is_refused():
+    items = [{"name": f"t{i}"} for i in range(PAGE_SIZE * 2 + 3)]
+    seen, params = [], {}
+    while True:
+        page = _page("tools", items, params)
+        seen += page["tools"]
+        if "nextCursor" not in page:
+            break
+        params = {"cursor": page["nextCursor"]}
+    assert seen == items
+    assert _page("tools", items[:3], {}) == {"tools": items[:3]}
+    for bad in ("not-a-cursor", "b2Zmc2V0Ojk5OTk5", 7):
+        with pytest.raises(MCPError) as e:
+            _page("tools", items, {"cursor": bad})
+        assert e.value.code == types.INVALID_PARAMS
+
+
+def test_a_servers_request_goes_to_the_newest_request_in_flight_whose_client_can_take_it():
+    able, unable = Ctx(Connection(SAMPLING)), Ctx(Connection(types.ClientCapabilities()))
+    peer = Peer("s")
+    peer.enter(able)
+    peer.enter(unable)
+
+    result = anyio.run(peer.request, "sampling/createMessage", {"messages": []})
+    assert result == {"answered": "sampling/createMessage"}
+    assert able.session._request_outbound.sent == [("sampling/createMessage", {"messages": []})]
+    assert unable.session._request_outbound.sent == []
+    peer.leave(able)
+    with pytest.raises(MCPError) as e:
+        anyio.run(peer.request, "sampling/createMessage", {"messages": []})
+    assert e.value.code == types.INVALID_REQUEST
+
+
+def test_url_elicitation_needs_the_url_mode_and_roots_may_go_to_the_session():
+    form = Ctx(Connection(FORM_ONLY))
+    peer = Peer("s")
+    peer.enter(form)
+    assert anyio.run(peer.request, "elicitation/create", {"mode": "form", "message": "?"})
+    with pytest.raises(MCPError):
+        anyio.run(peer.request, "elicitation/create", {"mode": "url", "message": "?", "url": "https://x"})
+    home = Connection(types.ClientCapabilities(roots=types.RootsCapability()))
+    idle = Peer("s", home=home)
+    assert anyio.run(idle.request, "roots/list", None) == {"answered": "roots/list"}
+    with pytest.raises(MCPError) as e:
+        anyio.run(idle.request, "tools/list", None)
+    assert e.value.code == types.METHOD_NOT_FOUND
+
+
+def test_resources_updated_goes_to_the_sessions_subscribed_and_logs_to_the_request_in_flight():
+    one, two, three = (Connection(None) for _ in range(3))
+    peer = Peer("s")
+    peer.subscribe("file:///a", one, True)
+    peer.subscribe("file:///a", two, True)
+    peer.subscribe("file:///a", two, False)
+    anyio.run(peer.notify, "notifications/resources/updated", {"uri": "file:///a"})
+    assert one.outbound.sent == [("notifications/resources/updated", {"uri": "file:///a"})]
+    assert two.outbound.sent == three.outbound.sent == []
+
+    ctx = Ctx(three)
+    peer.enter(ctx)
+    anyio.run(peer.notify, "notifications/message", {"level": "info", "data": "x"})
+    assert ctx.session._request_outbound.sent == [("notifications/message", {"level": "info", "data": "x"})]
