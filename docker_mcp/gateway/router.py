@@ -28,6 +28,7 @@ from typing import Any
 import mcp_types as types
 from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .aggregate import error_result, shared
 
@@ -35,6 +36,8 @@ log = logging.getLogger("docker_mcp.gateway")
 calls = logging.getLogger("docker_mcp.gateway.calls")
 
 # what a server may ask of the client, and the client capability each needs (MCP spec client/*)
+# results that carry cache hints at 2026-07-28 (mcp_types.methods.CACHEABLE_METHODS)
+_CACHEABLE = ("tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read")
 LOG_LEVEL_STATE = "docker_mcp.log_level"  # a client session's logging/setLevel, in its Connection.state
 _CLIENT_FEATURES = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
 # failures of the gateway's own connection to a server (the SDK's codes), not answers of the server
@@ -245,7 +248,7 @@ def front_server(live: Any, sessions: Any = None, log_calls: bool = False) -> An
 
     server = GatewayServer("docker-mcp-gateway", version=version())
     # the router alone: the SDK's default OpenTelemetry span per message is not configured by the gateway
-    server.middleware = [Router(live, sessions, log_calls)]
+    server.middleware = [Router(live, sessions, log_calls, lambda: server.server_info_stamp)]
     return server
 
 
@@ -254,8 +257,8 @@ class Router:
     routes every other request the gateway serves to its server, raw; the rest (initialize,
     server/discover, ping, notifications/initialized, cancellation) is the SDK's."""
 
-    def __init__(self, live: Any, sessions: Any, log_calls: bool) -> None:
-        self.live, self.sessions, self.log_calls = live, sessions, log_calls
+    def __init__(self, live: Any, sessions: Any, log_calls: bool, server_info: Callable[[], Any] = dict) -> None:
+        self.live, self.sessions, self.log_calls, self.server_info = live, sessions, log_calls, server_info
         self.handlers: dict[str, Callable[[Any, dict[str, Any]], Awaitable[Any]]] = {
             "tools/list": self.list_tools,
             "prompts/list": self.list_prompts,
@@ -281,7 +284,26 @@ class Router:
         if connection is not None and not connection.initialize_accepted:
             raise MCPError(code=types.INVALID_PARAMS, message="Invalid request parameters", data="")  # the SDK's gate
         params = ctx.params if isinstance(ctx.params, dict) else {}
-        return await handler(ctx, params)
+        result = await handler(ctx, params)
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return self.modern_envelope(ctx.method, result)
+        return result
+
+    def modern_envelope(self, method: str, result: Any) -> dict[str, Any]:
+        """What a 2026-07-28 result carries besides the answer (MCP spec 2026-07-28 basic/index,
+        server/utilities/caching), filled where the server (an older one) or the gateway left it out:
+        `resultType` "complete", the cache hints of a cacheable method (`ttlMs` 0, `cacheScope`
+        "private": the gateway's lists change on reload), and the gateway's `serverInfo` in `_meta`,
+        as the SDK's own results have."""
+        out = _dump(result) if not isinstance(result, dict) else dict(result)
+        if method in _CACHEABLE:
+            out.setdefault("ttlMs", 0)
+            out.setdefault("cacheScope", "private")
+        out.setdefault("resultType", "complete")
+        meta = out.get("_meta")
+        if meta is None or (isinstance(meta, dict) and meta.get(types.SERVER_INFO_META_KEY) is None):
+            out["_meta"] = {**(meta or {}), types.SERVER_INFO_META_KEY: self.server_info()}
+        return out
 
     def pick(self, ctx: Any, backend: Any) -> Awaitable[Any]:
         """This client session's connection to `backend` (HTTP: its own copy; stdio: the shared one)."""

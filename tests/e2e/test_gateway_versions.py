@@ -1,0 +1,95 @@
+"""Protocol versions at the gateway's front: the MCP SDK's own client (`mcp.Client`, mode "auto": it
+probes `server/discover` and speaks the stateless 2026-07-28 revision when the server offers it) through
+`docker mcp gateway run --transport streaming` (the built zipapp through the docker CLI) to a real MCP
+SDK server over streamable HTTP, next to a 2025-06-18 client on the same gateway."""
+
+from __future__ import annotations
+
+import anyio
+import httpx2
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import Context, MCPServer
+
+from tests.e2e.oauth_support import free_port
+from tests.e2e.test_gateway_http import start_gateway, stop
+from tests.e2e.test_gateway_remote import LoopbackApp, import_remote
+
+TOKEN = "versions-test-token-" + "z" * 20
+
+
+class Server(LoopbackApp):
+    def __init__(self) -> None:
+        mcp = MCPServer("versions")
+
+        @mcp.tool()
+        async def work(steps: int, ctx: Context) -> str:
+            for i in range(steps):
+                await ctx.report_progress(i + 1, steps, f"step {i + 1}")
+            await ctx.info("done working")
+            return f"worked {steps}"
+
+        super().__init__(mcp.streamable_http_app())
+
+
+def transport(url: str):
+    return streamable_http_client(url, http_client=httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}))
+
+
+@pytest.mark.filterwarnings("ignore:The logging capability is deprecated")
+def test_a_2026_07_28_client_and_a_2025_06_18_client_on_one_gateway(gateway_user, tmp_path):
+    with Server() as server:
+        import_remote(gateway_user, tmp_path, "versions", server.url)
+        assert gateway_user.docker("mcp", "server", "enable", "versions").returncode == 0
+        port = free_port()
+        process = start_gateway(gateway_user, "streaming", port, token=TOKEN)
+        url = f"http://127.0.0.1:{port}/mcp"
+        try:
+
+            async def modern() -> None:
+                progress: list[tuple[float, float | None, str | None]] = []
+                logs: list[str] = []
+
+                async def on_log(params) -> None:
+                    logs.append(str(params.data))
+
+                async def on_progress(value: float, total: float | None, message: str | None) -> None:
+                    progress.append((value, total, message))
+
+                with anyio.fail_after(30):
+                    async with Client(transport(url), mode="auto", log_level="info", logging_callback=on_log) as client:
+                        assert client.protocol_version == "2026-07-28"
+                        tools = await client.list_tools()
+                        assert [t.name for t in tools.tools] == ["work"]
+                        result = await client.call_tool("work", {"steps": 3}, progress_callback=on_progress)
+                        assert result.content[0].text == "worked 3"
+                assert progress == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
+                assert logs == ["done working"]
+
+            async def old() -> None:
+                async with transport(url) as (read, write), ClientSession(read, write) as session:
+                    with anyio.fail_after(30):
+                        # the SDK client's handshake, at the version an older client asks for
+                        result = await session.send_request(
+                            types.InitializeRequest(
+                                params=types.InitializeRequestParams(
+                                    protocol_version="2025-06-18",
+                                    capabilities=types.ClientCapabilities(),
+                                    client_info=types.Implementation(name="old-client", version="1"),
+                                )
+                            ),
+                            types.InitializeResult,
+                        )
+                        assert result.protocol_version == "2025-06-18"
+                        session.adopt(result)
+                        await session.send_notification(types.InitializedNotification())
+                        called = await session.call_tool("work", {"steps": 1})
+                        assert called.content[0].text == "worked 1"
+
+            anyio.run(modern)
+            anyio.run(old)
+        finally:
+            stop(process)
