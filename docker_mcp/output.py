@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .errors import terminal_safe as _terminal_safe
+
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, allow_nan=False) + "\n")
@@ -54,9 +56,7 @@ class TerminalSafeWriter:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        from .errors import terminal_safe
-
-        self._stream.write(terminal_safe(text, keep_newlines=True))
+        self._stream.write(_terminal_safe(text, keep_newlines=True))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:

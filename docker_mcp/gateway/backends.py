@@ -490,6 +490,9 @@ class MessageTooLarge(BackendError):
     """A remote server sent more than max_message_bytes() for one message; its connection is dropped."""
 
 
+DRAIN_SECONDS = 0.05  # how long the rest of an answered POST's stream may take to be read
+
+
 def bounded_client(limit: int, http: HttpStatus | None = None, **kw: Any) -> Any:
     """An httpx2.AsyncClient (the SDK transports' HTTP client) whose responses are cut off, failing the
     request (MessageTooLarge), once one message passes `limit` bytes: a JSON body as a whole, an event
@@ -499,28 +502,44 @@ def bounded_client(limit: int, http: HttpStatus | None = None, **kw: Any) -> Any
     import httpx2
 
     class Bounded(httpx2.AsyncByteStream):
-        def __init__(self, inner: Any, events: bool, url: str) -> None:
-            self.inner, self.events, self.url = inner, events, url
+        # an iterator object, not an async generator: one fewer generator per response for the
+        # garbage collector to close through the event loop
+        def __init__(self, inner: Any, events: bool, request: Any) -> None:
+            self.inner, self.events, self.request = inner, events, request
+            self.chunks: Any = None
+            self.held, self.tail = 0, b""
 
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            held = 0
-            tail = b""
-            async for chunk in self.inner:
-                if self.events:
-                    seen = tail + chunk
-                    cut = max(seen.rfind(b"\n\n"), seen.rfind(b"\r\n\r\n"))
-                    held = len(seen) - cut if cut >= 0 else held + len(chunk)
-                    tail = seen[-3:]
-                else:
-                    held += len(chunk)
-                if held > limit:
-                    e = MessageTooLarge(f"{self.url} sent a message of more than {limit} bytes")
-                    if http is not None:
-                        http.oversized = str(e)
-                    raise e
-                yield chunk
+        def __aiter__(self) -> Any:
+            self.chunks = self.inner.__aiter__()
+            return self
+
+        async def __anext__(self) -> bytes:
+            chunk: bytes = await self.chunks.__anext__()
+            if self.events:
+                seen = self.tail + chunk
+                cut = max(seen.rfind(b"\n\n"), seen.rfind(b"\r\n\r\n"))
+                self.held = len(seen) - cut if cut >= 0 else self.held + len(chunk)
+                self.tail = seen[-3:]
+            else:
+                self.held += len(chunk)
+            if self.held > limit:
+                e = MessageTooLarge(
+                    f"{self.request.url.copy_with(query=None)} sent a message of more than {limit} bytes"
+                )
+                if http is not None:
+                    http.oversized = str(e)
+                raise e
+            return chunk
 
         async def aclose(self) -> None:
+            # The SDK closes a POST's event stream once it has the result, before the stream's last
+            # chunk is read, so the connection could not go back to the pool: one TCP connect per call.
+            # What little is left is read first (briefly; a long stream is just closed).
+            if self.chunks is not None and self.request.method == "POST":
+                with anyio.move_on_after(DRAIN_SECONDS):
+                    with contextlib.suppress(Exception):
+                        while True:
+                            await self.__anext__()
             await self.inner.aclose()
 
     class Transport(httpx2.AsyncBaseTransport):
@@ -530,7 +549,7 @@ def bounded_client(limit: int, http: HttpStatus | None = None, **kw: Any) -> Any
         async def handle_async_request(self, request: Any) -> Any:
             response = await self.inner.handle_async_request(request)
             events = response.headers.get("content-type", "").lower().startswith("text/event-stream")
-            response.stream = Bounded(response.stream, events, str(request.url.copy_with(query=None)))
+            response.stream = Bounded(response.stream, events, request)
             return response
 
         async def aclose(self) -> None:

@@ -102,6 +102,12 @@ class Peer:
             if not self.subscribers[uri]:
                 del self.subscribers[uri]
 
+    def shared_by_several(self) -> bool:
+        """Whether calls of several client sessions are in flight on a connection they share (no `home`):
+        a server's request or notification names none of them (2025-11-25 has no such field, and the SDK's
+        client transport does not say on which call's stream it came)."""
+        return self.home is None and len({id(_connection(ctx)) for ctx in self.inflight}) > 1
+
     def leave(self, ctx: Any) -> None:
         for i, other in enumerate(self.inflight):
             if other is ctx:
@@ -120,10 +126,17 @@ class Peer:
         """Pass a server's request to the client request in flight that can take it (the newest), or
         for `roots/list` to the session's client; returns the client's raw result. Raises MCPError:
         the client's own error, or INVALID_REQUEST when no client can answer (none in flight, or it
-        lacks the capability), as the SDK answers for a client without the callback."""
+        lacks the capability; or, on a connection client sessions share, calls of several are in
+        flight), as the SDK answers for a client without the callback."""
         feature = _CLIENT_FEATURES.get(method)
         if feature is None:
             raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=method)
+        if self.shared_by_several():  # another session's client must never get it
+            raise MCPError(
+                code=types.INVALID_REQUEST,
+                message=f"{feature} not supported now: calls of several client sessions are in flight on this "
+                f"server's shared connection, and {method} does not say which one it is for",
+            )
         for ctx in reversed(self.inflight):
             if _can(_connection(ctx), feature, params) and ctx.session.can_send_request:
                 result: dict[str, Any] = await ctx.session._request_outbound.send_raw_request(method, params, None)
@@ -145,7 +158,8 @@ class Peer:
     async def notify(self, method: str, params: Any) -> None:
         """Pass a server's notification on: a `list_changed` to the gateway (which lists the server
         again and tells every client); the rest to the newest client request in flight (so that it
-        rides that request's stream), else to the session's client. Never raises."""
+        rides that request's stream), else to the session's client; none when calls of several client
+        sessions sharing the connection are in flight. Never raises."""
         if method in ("notifications/cancelled", "notifications/progress"):
             return  # the dispatcher applied the cancel; progress reaches its request's callback
         try:
@@ -159,7 +173,9 @@ class Peer:
                 for connection in sessions or ([self.home] if self.home is not None else []):
                     await connection.outbound.notify(method, params)
                 return
-            if self.inflight:
+            if self.shared_by_several():  # e.g. a log message: it may belong to another session's call
+                log.info("  - %s: %s not passed on: calls of several client sessions are in flight", self.name, method)
+            elif self.inflight:
                 await self.inflight[-1].session._request_outbound.notify(method, params)
             elif self.home is not None:
                 await self.home.outbound.notify(method, params)

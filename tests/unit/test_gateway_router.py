@@ -66,19 +66,36 @@ def test_an_aggregated_list_comes_in_pages_and_a_foreign_cursor_is_refused():
 
 
 def test_a_servers_request_goes_to_the_newest_request_in_flight_whose_client_can_take_it():
-    able, unable = Ctx(Connection(SAMPLING)), Ctx(Connection(types.ClientCapabilities()))
-    peer = Peer("s")
-    peer.enter(able)
-    peer.enter(unable)
-
+    # a connection of one client session (stdio, or an HTTP session's own container): its calls in flight
+    connection = Connection(SAMPLING)
+    older, newer = Ctx(connection), Ctx(connection)
+    peer = Peer("s", home=connection)
+    peer.enter(older)
+    peer.enter(newer)
     result = anyio.run(peer.request, "sampling/createMessage", {"messages": []})
     assert result == {"answered": "sampling/createMessage"}
-    assert able.session._request_outbound.sent == [("sampling/createMessage", {"messages": []})]
-    assert unable.session._request_outbound.sent == []
-    peer.leave(able)
+    assert newer.session._request_outbound.sent == [("sampling/createMessage", {"messages": []})]
+    assert older.session._request_outbound.sent == []
+
+    unable = Peer("s", home=Connection(types.ClientCapabilities()))
+    unable.enter(Ctx(unable.home))
     with pytest.raises(MCPError) as e:
-        anyio.run(peer.request, "sampling/createMessage", {"messages": []})
+        anyio.run(unable.request, "sampling/createMessage", {"messages": []})
     assert e.value.code == types.INVALID_REQUEST
+
+
+def test_on_a_connection_sessions_share_a_servers_request_goes_nowhere_while_several_are_in_flight():
+    first, second = Ctx(Connection(SAMPLING)), Ctx(Connection(SAMPLING))
+    shared = Peer("remote")  # no home: every client session's calls use it
+    shared.enter(first)
+    assert anyio.run(shared.request, "sampling/createMessage", {"messages": []})
+    shared.enter(second)
+    with pytest.raises(MCPError) as e:
+        anyio.run(shared.request, "sampling/createMessage", {"messages": []})
+    assert e.value.code == types.INVALID_REQUEST
+    anyio.run(shared.notify, "notifications/message", {"level": "info", "data": "whose?"})
+    assert [m for m, _ in first.session._request_outbound.sent] == ["sampling/createMessage"]
+    assert second.session._request_outbound.sent == []
 
 
 def test_url_elicitation_needs_the_url_mode_and_roots_may_go_to_the_session():
