@@ -32,6 +32,9 @@ engine with ``docker import``:
   tools show its command-line arguments: ``argv`` returns them as a JSON list, ``expanded-argv`` the
   same after expanding ``$VAR``/``${VAR}`` from the container's environment (as a server taking a
   secret by reference would). It writes nothing on stdout or stderr but MCP.
+- ``mcp-features:test`` (:func:`ensure_features_image`): mcp-time:test plus tests/servers/features.py,
+  a server that uses every server-to-client feature (sampling, elicitation, roots, progress, logging,
+  cancellation, subscriptions, list_changed, completions); see that file.
 
 The root file system is cached as a tarball, ``CACHE/rootfs-<sha of the recipe>.tar`` (CACHE as in
 tests.helpers.docker_engine.cache_dir()): a second build skips debootstrap and pip (about a minute), and
@@ -65,10 +68,12 @@ __all__ = [
     "ARGS_SERVER_SOURCE",
     "FAULTS_IMAGE",
     "FAULTS_SERVER_SOURCE",
+    "FEATURES_IMAGE",
     "TIME_IMAGE",
     "BuildReport",
     "ensure_args_image",
     "ensure_faults_image",
+    "ensure_features_image",
     "ensure_images",
     "ensure_rootfs_tarball",
     "ensure_time_image",
@@ -469,4 +474,22 @@ def ensure_args_image(engine: DockerEngine, report: BuildReport | None = None) -
     return _ensure_server_image(
         engine, report or last_build, ARGS_IMAGE, "args", ARGS_SERVER_SOURCE, _args_sha(),
         "the argument-showing MCP server",
+    )  # fmt: skip
+
+
+FEATURES_IMAGE = "mcp-features:test"
+FEATURES_SERVER_PATH = Path(__file__).resolve().parent.parent / "servers" / "features.py"
+
+
+def _features_sha() -> str:
+    return hashlib.sha256((recipe_sha() + FEATURES_SERVER_PATH.read_text()).encode()).hexdigest()[:16]
+
+
+def ensure_features_image(engine: DockerEngine, report: BuildReport | None = None) -> str:
+    """``mcp-features:test`` in ``engine``: mcp-time:test plus tests/servers/features.py as
+    /opt/features/server.py (stdio; ``--modern-only`` in a catalog's ``command`` makes it a 2026-07-28-only
+    server), as one small layer, rebuilt when that file changes."""
+    return _ensure_server_image(
+        engine, report or last_build, FEATURES_IMAGE, "features", FEATURES_SERVER_PATH.read_text(), _features_sha(),
+        "the MCP server that uses every server-to-client feature",
     )  # fmt: skip
