@@ -45,8 +45,9 @@ class Backend:
     Long-lived: one session, opened at start by a task of its own, shared by all calls. Per call (the
     default for container servers): the tools are listed once at start, and every call opens its own
     session (its own container) and closes it afterwards. `shared` (remote servers): behind an HTTP
-    front too, the one session serves every client session (its peer routes the server's messages per
-    client request and subscription); otherwise each HTTP client session gets its own copy.
+    front, the one session serves every client session that declared no sampling, elicitation or roots
+    (its peer routes the server's messages per client request and subscription); a client session that
+    did, and every HTTP client session for a long-lived container server, gets its own copy.
     """
 
     def __init__(
@@ -298,6 +299,16 @@ async def raw_request(session: Any, method: str, params: dict[str, Any] | None, 
         peer.leave(entry)
 
 
+def _takes_requests(connection: Any) -> bool:
+    """Whether a client session declared a capability a server's request needs (sampling, elicitation,
+    roots): such a session gets its own connection to a remote server too, since a server's request on
+    a shared connection does not say which session's call it belongs to."""
+    capabilities = getattr(connection, "client_capabilities", None)
+    return capabilities is not None and any(
+        getattr(capabilities, name, None) is not None for name in ("sampling", "elicitation", "roots")
+    )
+
+
 MAX_SESSION_COPIES = 64  # client sessions that may each have their own container of one server at once
 
 
@@ -318,15 +329,17 @@ class SessionBackends:
     async def pick(self, backend: Backend, connection: Any) -> Backend:
         """This session's connection to `backend`, started at its first request. Concurrent first
         requests to one server wait for the one start; a start never holds up another server's."""
-        if not backend.long_lived or backend.shared or connection is None:
-            return backend  # per-call servers start a container per call anyway; shared ones serve all
+        if not backend.long_lived or connection is None:
+            return backend  # per-call servers start a container per call anyway
+        if backend.shared and not _takes_requests(connection):
+            return backend  # one connection serves every session whose client a server cannot ask anything
         mine = self._mine(connection)
         entry = mine.get(id(backend))
         if entry is None:
             if self._copies.get(backend.name, 0) >= MAX_SESSION_COPIES:
                 raise BackendError(
                     f"{backend.name}: {MAX_SESSION_COPIES} client sessions already have their own connection "
-                    "(container) to it; try again when one ends"
+                    "to it; try again when one ends"
                 )
             self._count(backend.name, +1)
             copy = backend.copy()

@@ -82,9 +82,6 @@ class Peer:
         self.on_list_changed: Callable[[str], Awaitable[None]] | None = None
         # resource URI -> the client sessions (SDK Connections) subscribed to it through this connection
         self.subscribers: dict[str, weakref.WeakSet[Any]] = {}
-        # a connection shared by client sessions (no `home`): the session that last said its roots changed,
-        # whose roots the server's roots/list outside a request then asks for
-        self.roots_from: weakref.ref[Any] | None = None
 
     def enter(self, ctx: Any) -> Any:
         if ctx is not None:
@@ -141,7 +138,7 @@ class Peer:
             if _can(_connection(ctx), feature, params) and ctx.session.can_send_request:
                 result: dict[str, Any] = await ctx.session._request_outbound.send_raw_request(method, params, None)
                 return result
-        home = self.home if self.home is not None or self.roots_from is None else self.roots_from()
+        home = self.home
         if feature == "roots" and home is not None and _can(home, feature, params):
             from mcp.shared.exceptions import NoBackChannelError
 
@@ -433,17 +430,12 @@ class Router:
     # notifications from the client
 
     async def roots_changed(self, ctx: Any) -> None:
-        """notifications/roots/list_changed goes to every server connection this client session has: its
-        own copies and, behind an HTTP front, the connections all sessions share (remote servers)."""
+        """notifications/roots/list_changed goes to every server connection this client session has (a
+        session that declared roots has its own connection to every server it used, remote ones too)."""
         connection = _connection(ctx)
         if connection is None or not connection.initialize_accepted:
             return
-        backends = self.live.aggregator.backends()
-        if self.sessions is not None:
-            shared = [b for b in backends if b.shared]
-            for backend in shared:
-                backend.peer.roots_from = weakref.ref(connection)
-            backends = self.sessions.connected(connection) + shared
+        backends = self.live.aggregator.backends() if self.sessions is None else self.sessions.connected(connection)
         for backend in backends:
             try:
                 await backend.notify("notifications/roots/list_changed", None)
