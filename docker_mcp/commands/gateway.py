@@ -52,6 +52,8 @@ def run(
         raise UsageError("cannot use --enable-all-servers with --servers flag", "docker mcp gateway run")
     if port is not None and TRANSPORTS[transport] == "stdio":
         raise UsageError("cannot use --port with --transport=stdio", "docker mcp gateway run")
+    if port is not None and not 0 <= port <= 65535:  # 0: the default, 8811, as in the Go plugin
+        raise UsageError(f"--port must be a port number from 1 to 65535, not {port}", "docker mcp gateway run")
     configure_logging(verbose, log_calls)
     transport = TRANSPORTS[transport]
     env_files = [p for v in secrets for p in v.split(":") if p]

@@ -9,9 +9,12 @@ import hmac
 import logging
 import os
 import secrets
+import socket
 import string
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+from ..errors import DockerMcpError
 
 log = logging.getLogger("docker_mcp.gateway")
 TOKEN_ENV = "MCP_GATEWAY_AUTH_TOKEN"
@@ -188,18 +191,221 @@ def _transport_app(server: Any, transport: str, host: str, security: Any) -> Any
     )
 
 
-async def serve_http(app: Any, host: str, port: int, stop: list[Any]) -> None:
-    """Serve until a signal or `stop[0]()`: uvicorn's own graceful shutdown, not a cancellation."""
+STOP_GRACE = 5.0  # seconds the requests in flight get after SIGTERM, SIGHUP or the docker CLI's hangup
+STOP_BACKSTOP = 3.0  # seconds after the grace before whatever still runs is cancelled
+FORCE_EXIT_AFTER = 3  # the third stop request exits at once, as the docker CLI itself does after three
+LOOP_PROBLEM_INTERVAL = 60.0  # seconds between two reports of the same event-loop problem
+
+
+class ListenError(DockerMcpError):
+    """An HTTP front cannot listen where it was asked to: the port is taken, the host is not this
+    machine's or does not resolve."""
+
+
+class Shutdown:
+    """How the gateway is asked to stop, and how what it serves stops.
+
+    SIGINT (Ctrl-C) stops at once, exit code 130. SIGTERM, SIGHUP and the docker CLI closing
+    DOCKER_CLI_PLUGIN_SOCKET (what it does on SIGTERM) stop gracefully, exit code 0: an HTTP front stops
+    listening and gives the requests in flight up to STOP_GRACE seconds, then ends its streams (the SSE
+    front's answers travel on the client's stream: there, nothing is waited for); the stdio front stops
+    at once (its client is the one leaving). Before a front serves, a request cancels the start. A
+    second request stops at once; the third exits without clean-up, should a clean-up hang.
+    `request` runs on the event loop (signal handlers, loop.call_soon_threadsafe)."""
+
+    def __init__(self, cancel_all: Callable[[], None]) -> None:
+        self.cancel_all = cancel_all  # cancels everything the gateway runs: its task group
+        self.front: Callable[[float], None] | None = None  # while a front serves: stop within `grace` s
+        self.exit_code = 0
+        self.requests = 0
+
+    def request(self, cause: str, graceful: bool = True, exit_code: int = 0) -> None:
+        """Stop, because of `cause` ("SIGTERM received"): gracefully or at once."""
+        import asyncio
+
+        self.requests += 1
+        if self.requests >= FORCE_EXIT_AFTER:
+            log.warning("! Exiting now, without clean-up: %s, a third request to stop", cause)
+            os._exit(self.exit_code or 1)
+        if self.requests == 1:
+            self.exit_code = exit_code
+            log.warning("> Stopping: %s", cause)
+        else:
+            log.warning("> Stopping at once: %s", cause)
+        grace = STOP_GRACE if graceful and self.requests == 1 else 0.0
+        if self.front is None:
+            self.cancel_all()
+            return
+        self.front(grace)
+        asyncio.get_running_loop().call_later(grace + STOP_BACKSTOP, self.cancel_all)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on host:port (host "" or 0.0.0.0: every IPv4 interface), made before the
+    front is announced so that a port in use or a wrong --host is one ListenError saying what to do."""
+    import errno
+
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        found = socket.getaddrinfo(
+            host.strip("[]") or "0.0.0.0", port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (OSError, UnicodeError):  # socket.gaierror is an OSError
+        raise ListenError(
+            f"cannot listen on {shown}: {host!r} is not an address this machine can resolve; "
+            "use --host with one of its addresses (127.0.0.1, or 0.0.0.0 for every interface)"
+        ) from None
+    family, kind, proto, _, address = sorted(found, key=lambda info: info[0] != socket.AF_INET)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait for TIME_WAIT
+        sock.bind(address)
+        sock.listen(2048)  # uvicorn's backlog; clients may connect while the front starts
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            why = "the port is already in use; stop what listens there (another gateway?) or choose another --port"
+        elif e.errno == errno.EADDRNOTAVAIL:
+            why = f"{host} is not an address of this machine; use --host 127.0.0.1, or 0.0.0.0 for every interface"
+        elif e.errno == errno.EACCES:
+            why = "permission denied (ports below 1024 need privileges); choose a --port above 1023"
+        else:
+            why = e.strerror or str(e)
+        raise ListenError(f"cannot listen on {shown}: {why}") from None
+    return sock
+
+
+class _Requests:
+    """ASGI middleware that knows the requests being answered, so that a stop can let them finish and
+    then end them cleanly: a stream gets its last (empty) chunk, an unanswered request 503. (uvicorn's
+    own timeout_graceful_shutdown cancels the tasks, and logs a traceback for each.)"""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.answering = 0  # requests in flight, but GETs: those are streams waiting for messages
+        self._scopes: set[Any] = set()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        import anyio
+
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "complete": False}
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                state["complete"] = True
+            await send(message)
+
+        counted = scope.get("method") != "GET"
+        with anyio.CancelScope() as request:
+            self._scopes.add(request)
+            self.answering += counted
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                self.answering -= counted
+                self._scopes.discard(request)
+        if request.cancelled_caught:
+            if not state["started"]:
+                await _plain(send, 503, b"The gateway is stopping")
+            elif not state["complete"]:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def end_all(self) -> None:
+        for request in list(self._scopes):
+            request.cancel()
+
+
+class _LoopProblems:
+    """The event loop's exception handler once an HTTP front serves. asyncio reports an accept() that
+    fails for want of file descriptors (EMFILE) or memory with a traceback, once per connection waiting,
+    every second for as long as that lasts: measured, 15 MB of stderr in 7 s. Here each problem is said
+    at most once a minute, in one line (with --verbose, as asyncio says it)."""
+
+    def __init__(self) -> None:
+        self._said: dict[tuple[str, str], float] = {}
+
+    def __call__(self, loop: Any, context: dict[str, Any]) -> None:
+        import time
+
+        message = str(context.get("message") or "event loop error")
+        exc = context.get("exception")
+        if "_start_serving" in message and isinstance(exc, (ValueError, OSError)):
+            return  # asyncio's accept retry, due a second after EMFILE, finding the listener closed by a stop
+        key = (message, f"{type(exc).__name__}:{getattr(exc, 'errno', '')}")
+        now = time.monotonic()
+        if now - self._said.get(key, -LOOP_PROBLEM_INTERVAL) < LOOP_PROBLEM_INTERVAL:
+            return
+        self._said[key] = now
+        if message.startswith("socket.accept() out of system resource"):
+            reason = getattr(exc, "strerror", None) or str(exc)
+            log.warning(
+                "! Cannot accept connections: %s; new ones wait until some close (said at most once a minute)", reason
+            )
+        elif log.isEnabledFor(logging.INFO):  # --verbose: asyncio's report, traceback included
+            loop.default_exception_handler(context)
+        else:
+            log.warning("! %s: %s (said at most once a minute)", message, f"{type(exc).__name__}: {exc}" if exc else "")
+
+
+async def serve_http(app: Any, sock: socket.socket, stop: Shutdown) -> None:
+    """Serve `app` with uvicorn on the listening `sock` until `stop` says so. A stop is uvicorn's graceful
+    shutdown (stop listening, close idle connections) with Shutdown's grace (STOP_GRACE seconds after
+    SIGTERM, none after Ctrl-C): the requests in flight may finish until it is over, then every request
+    still open, the streams included, is ended. The signals are Shutdown's: uvicorn's own handlers, which
+    would re-raise SIGTERM after the shutdown and so skip the gateway's clean-up, are left out."""
+    import asyncio
+    from collections.abc import Iterator
+
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
-    def shut_down() -> None:
+    requests = _Requests(app)
+    # uvicorn's timeout is the backstop: _Requests ends what is open when the grace is over
+    config = uvicorn.Config(
+        requests, log_level="warning", lifespan="on", timeout_graceful_shutdown=round(STOP_GRACE + STOP_BACKSTOP / 2)
+    )
+    server = Server(config)
+    loop = asyncio.get_running_loop()
+    deadline: list[float] = []
+    draining: list[asyncio.Task[None]] = []
+
+    async def drain() -> None:
+        if requests.answering and deadline[0] > loop.time():
+            log.warning(
+                "> Waiting up to %.0f s for %d request(s) in flight", deadline[0] - loop.time(), requests.answering
+            )
+        while requests.answering and loop.time() < deadline[0]:
+            await asyncio.sleep(0.05)
+        if requests.answering:
+            log.warning("! Stopped %d request(s) still in flight", requests.answering)
+        requests.end_all()
+
+    def stop_front(grace: float) -> None:
+        if deadline:  # already stopping: a shorter grace wins
+            deadline[0] = min(deadline[0], loop.time() + grace)
+            return
+        deadline.append(loop.time() + grace)
         server.should_exit = True
+        draining.append(loop.create_task(drain()))
 
-    stop[0] = shut_down
-    await server.serve()
+    loop.set_exception_handler(_LoopProblems())  # for the rest of the run: asyncio's retries outlive serve()
+    stop.front = stop_front
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        stop.front = None
+        for task in draining:
+            task.cancel()
+        sock.close()
 
 
 class _Lines:
@@ -240,18 +446,72 @@ def _is_pipe(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
+class _ThreadLines:
+    """Lines of stdin when it is not a pipe (a terminal, a file), read by a daemon thread with os.read:
+    nothing waits for that thread when the gateway stops. (The SDK reads it in a worker thread the
+    process waits for: a Ctrl-C'd gateway on a terminal lived on until Enter was pressed.)"""
+
+    AHEAD = 16  # lines read before the gateway takes them
+
+    def __init__(self, fd: int, loop: Any) -> None:
+        import asyncio
+        import threading
+
+        self._loop = loop
+        self._lines: asyncio.Queue[bytes] = asyncio.Queue()
+        self._room = threading.Semaphore(self.AHEAD)
+        self._eof = False
+        threading.Thread(target=self._read, args=(fd,), name="docker-mcp-stdin", daemon=True).start()
+
+    def _read(self, fd: int) -> None:
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if chunk:
+                *complete, pending = (pending + chunk).split(b"\n")
+                lines = [line + b"\n" for line in complete]
+            else:
+                lines = [pending, b""] if pending else [b""]  # b"": the end of the input
+            for line in lines:
+                self._room.acquire()
+                try:
+                    self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+                except RuntimeError:  # the event loop is closed: the gateway is done
+                    return
+            if not chunk:
+                return
+
+    def __aiter__(self) -> _ThreadLines:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._eof:
+            raise StopAsyncIteration
+        line = await self._lines.get()
+        self._room.release()
+        if not line:
+            self._eof = True
+            raise StopAsyncIteration
+        return line.decode("utf-8", errors="replace")
+
+
 @contextlib.asynccontextmanager
 async def stdio_pipes() -> AsyncIterator[tuple[Any, Any]]:
     """stdin and stdout for the SDK's stdio_server, served by the event loop when both are pipes or
-    sockets (what MCP clients give); (None, None) otherwise (a terminal, a file), and the SDK's own
-    thread-backed streams serve. The pipes' non-blocking mode is put back on exit."""
+    sockets (what MCP clients give). Otherwise (a terminal, a file) stdin is read by a daemon thread
+    (_ThreadLines), so that Ctrl-C stops the gateway at once, and stdout is left to the SDK (None): made
+    non-blocking, a stdout that stderr shares (`2>&1 | less`) would fail the log's writes. The pipes'
+    non-blocking mode is put back on exit."""
     import asyncio
     import fcntl
 
-    if not (_is_pipe(0) and _is_pipe(1)):
-        yield None, None
-        return
     loop = asyncio.get_running_loop()
+    if not (_is_pipe(0) and _is_pipe(1)):
+        yield _ThreadLines(0, loop), None
+        return
     flags = {fd: fcntl.fcntl(fd, fcntl.F_GETFL) for fd in (0, 1)}
     reader = asyncio.StreamReader(limit=2**26, loop=loop)  # a line is a whole JSON-RPC message
     read_transport, _ = await loop.connect_read_pipe(

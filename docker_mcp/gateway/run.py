@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 import mcp_types as types
 
 from ..catalog.schema import Server
@@ -25,6 +23,7 @@ from ..secrets.store import CredentialStore
 from .aggregate import Aggregator
 from .backends import Backend, BackendError, HttpStatus, SessionBackends, describe, expand_headers, remote_transport
 from .config import GatewayConfig
+from .front import Shutdown
 
 log = logging.getLogger("docker_mcp.gateway")
 calls = logging.getLogger("docker_mcp.gateway.calls")  # --log-calls: on by default, whatever --verbose says
@@ -312,7 +311,8 @@ async def serve(
 ) -> int:
     """Serve `config`; with options.watch, re-read it with `reload` whenever a `watched` file changes."""
     try:
-        return await _serve(config, options, builder, reload, watched or [])
+        with _logging_off_the_loop():
+            return await _serve(config, options, builder, reload, watched or [])
     except BaseExceptionGroup as group:
         # the task group wraps what stops the gateway (e.g. a tool-name collision): report that one error
         actionable = [e for e in _leaves(group) if isinstance(e, DockerMcpError)]
@@ -322,6 +322,30 @@ async def serve(
     finally:
         if options.gateway_id and any(s.image and s.type != "remote" for s in config.servers.values()):
             await anyio.to_thread.run_sync(_remove_leftovers, options.gateway_id)
+
+
+@contextlib.contextmanager
+def _logging_off_the_loop() -> Any:
+    """While the gateway serves, its log lines (two per tool call with --log-calls) are written to stderr
+    by a thread of their own (logging.handlers.QueueListener), in order: a slow reader of stderr, or the
+    formatting, never holds up the event loop. Every line is written before this returns."""
+    import logging.handlers
+    import queue
+
+    logger = logging.getLogger("docker_mcp.gateway")
+    handlers = list(logger.handlers)
+    if not handlers:
+        yield
+        return
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(lines, *handlers, respect_handler_level=True)
+    logger.handlers[:] = [logging.handlers.QueueHandler(lines)]
+    listener.start()
+    try:
+        yield
+    finally:
+        listener.stop()  # writes what is queued
+        logger.handlers[:] = handlers
 
 
 def _remove_leftovers(gateway_id: str) -> None:
@@ -343,39 +367,48 @@ def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
     return out
 
 
-def _wait_for_cli_hangup(address: str) -> None:
-    """The docker CLI tells a plugin to stop (its user pressed Ctrl-C, or it got SIGTERM) by closing the
-    connection to DOCKER_CLI_PLUGIN_SOCKET (go-plugin-plumbing.md §1.3); block until that happens."""
+def _wait_for_cli_hangup(address: str) -> bool:
+    """The docker CLI tells a plugin to stop by closing the connection to DOCKER_CLI_PLUGIN_SOCKET
+    (go-plugin-plumbing.md §1.3): it does on SIGTERM; a Ctrl-C on a terminal reaches the plugin itself
+    (same process group) and the CLI waits for it. Block until the CLI hangs up (True), or return False
+    at once when there is no CLI to listen to."""
     import socket
-    import threading
 
     path = "\0" + address[1:] if address.startswith("@") else address  # "@name": an abstract socket
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         try:
             conn.connect(path)
         except OSError:
-            threading.Event().wait()  # no CLI to listen to: run until the client goes away
-            return
-        while conn.recv(4096):
+            return False
+        try:
+            while conn.recv(4096):
+                pass
+        except OSError:  # reset: the CLI is gone as well
             pass
+    return True
 
 
-def _stop_when_the_cli_says(stop: list[Callable[[], None]]) -> None:
-    """Watch the CLI's socket from a daemon thread (a blocked worker thread would keep the process from
-    exiting), and run `stop[0]` on the event loop when the CLI hangs up."""
-    import os
+def _stop_when_the_cli_says(stop: Shutdown) -> None:
+    """Have `stop` told when the gateway is asked to stop: SIGINT (Ctrl-C; at once, exit code 130),
+    SIGTERM and SIGHUP (gracefully), and the docker CLI's hangup, watched from a daemon thread (a blocked
+    worker thread would keep the process from exiting). The handlers go when the event loop closes."""
+    import asyncio
+    import signal
     import threading
 
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # signals reach the main thread only
+        loop.add_signal_handler(signal.SIGINT, stop.request, "interrupted", False, 130)
+        loop.add_signal_handler(signal.SIGTERM, stop.request, "SIGTERM received")
+        loop.add_signal_handler(signal.SIGHUP, stop.request, "SIGHUP received")
     address = os.environ.get("DOCKER_CLI_PLUGIN_SOCKET")
     if not address:
         return
-    token = anyio.lowlevel.current_token()
 
     def watch() -> None:
-        _wait_for_cli_hangup(address)
-        log.warning("> The docker CLI asked the gateway to stop")
-        with contextlib.suppress(RuntimeError):  # the gateway already finished
-            anyio.from_thread.run_sync(lambda: stop[0](), token=token)
+        if _wait_for_cli_hangup(address):
+            with contextlib.suppress(RuntimeError):  # the event loop is closed: the gateway already finished
+                loop.call_soon_threadsafe(stop.request, "the docker CLI asked the gateway to stop")
 
     threading.Thread(target=watch, name="docker-cli-socket", daemon=True).start()
 
@@ -403,7 +436,7 @@ async def _serve(
         await anyio.to_thread.run_sync(_remove_orphans)
     aggregator = Aggregator(config)
     async with anyio.create_task_group() as tg:
-        stop: list[Callable[[], None]] = [tg.cancel_scope.cancel]  # how to stop what is being served
+        stop = Shutdown(tg.cancel_scope.cancel)  # how a stop request reaches what is being served
         _stop_when_the_cli_says(stop)
         from .router import full_client_capabilities
 
@@ -425,19 +458,23 @@ async def _serve(
             log.info("> Gateway ready: %d tools from %d servers, on stdio", len(aggregator.routes), len(config.servers))
             from .front import stdio_pipes
 
-            async with stdio_pipes() as (stdin, stdout), stdio_server(stdin, stdout) as (read, write):
-                await server.run(read, write, server.create_initialization_options())
+            with anyio.CancelScope() as serving:  # a stop ends stdio at once, whatever is in flight
+                stop.front = lambda grace: serving.cancel()
+                async with stdio_pipes() as (stdin, stdout), stdio_server(stdin, stdout) as (read, write):
+                    await server.run(read, write, server.create_initialization_options())
+            stop.front = None
         else:
-            from .front import BearerGate, http_app, serve_http
+            from .front import BearerGate, http_app, listen, serve_http
 
             path = "/mcp" if options.transport == "streaming" else "/sse"
+            sock = listen(options.host, options.port)  # a port in use is one error line, before any announcement
             server = front_server(live, SessionBackends(tg), options.log_calls)
             app = BearerGate(http_app(server, options.transport, options.host), options.token, lambda: True)
             log.warning("> Start %s server on port %d", options.transport, options.port)
             log.warning("> Gateway URL: http://localhost:%d%s", options.port, path)
-            await serve_http(app, options.host, options.port, stop)
+            await serve_http(app, sock, stop)
         tg.cancel_scope.cancel()
-    return 0
+    return stop.exit_code
 
 
 async def _stop_long_lived(backends: list[Backend]) -> None:

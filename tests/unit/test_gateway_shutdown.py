@@ -1,0 +1,63 @@
+"""The gateway's stop requests (front.Shutdown) and the stdin reader for terminals and files
+(front._ThreadLines); tests/e2e/test_gateway_lifecycle.py runs them for real, with signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import anyio
+import pytest
+
+from docker_mcp.gateway.front import STOP_GRACE, Shutdown, _ThreadLines
+
+
+def test_a_request_before_a_front_serves_cancels_the_start():
+    async def main():
+        cancelled = []
+        stop = Shutdown(lambda: cancelled.append(True))
+        stop.request("SIGTERM received")
+        return cancelled, stop.exit_code
+
+    assert anyio.run(main) == ([True], 0)
+
+
+def test_sigterm_gives_the_grace_a_second_request_none_and_the_first_cause_sets_the_exit_code():
+    async def main():
+        graces: list[float] = []
+        stop = Shutdown(lambda: None)
+        stop.front = graces.append
+        stop.request("interrupted", graceful=False, exit_code=130)
+        stop.request("SIGTERM received")
+        return graces, stop.exit_code
+
+    assert anyio.run(main) == ([0.0, 0.0], 130)
+
+    async def graceful():
+        graces: list[float] = []
+        stop = Shutdown(lambda: None)
+        stop.front = graces.append
+        stop.request("SIGTERM received")
+        stop.request("SIGTERM received")
+        return graces
+
+    assert anyio.run(graceful) == [STOP_GRACE, 0.0]
+
+
+@pytest.mark.parametrize("chunks", [[b'{"a": 1}\n{"b"', b": 2}\nlast"], [b"", b""], [b"x\n"]])
+def test_stdin_lines_read_by_a_thread_end_with_the_input(chunks):
+    async def main():
+        read_end, write_end = os.pipe()
+        lines = _ThreadLines(read_end, asyncio.get_running_loop())
+        for chunk in chunks:
+            os.write(write_end, chunk)
+            await anyio.sleep(0.01)
+        os.close(write_end)
+        got = [line async for line in lines]
+        with pytest.raises(StopAsyncIteration):
+            await lines.__anext__()  # and stays ended
+        os.close(read_end)
+        return got
+
+    expected = b"".join(chunks).decode().splitlines(keepends=True)
+    assert anyio.run(main) == expected
