@@ -146,10 +146,18 @@ class Backend:
         if not self.long_lived:
             limit = connect_timeout()
             # the deadline covers starting the server and its initialize, not the request itself
-            with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
-                async with self._open(peer) as session:
-                    scope.deadline = math.inf
-                    return await send(session)
+            try:
+                with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
+                    async with self._open(peer) as session:
+                        scope.deadline = math.inf
+                        return await send(session)
+            except BaseExceptionGroup as group:  # the session's task group wraps the server's own error
+                from mcp.shared.exceptions import MCPError
+
+                answers = [e for e in group.exceptions if isinstance(e, MCPError)]
+                if len(answers) == 1 and len(group.exceptions) == 1:
+                    raise answers[0] from None
+                raise
             raise BackendError(f"{self.name}: no answer to initialize within {limit:g} s")
         if self._session is None and self._tg is not None:
             async with self._reconnect:  # the session was lost: reconnect once, for every waiting call
@@ -167,7 +175,7 @@ class Backend:
 
             # this call's own container: its own peer, told the capabilities of the client that called
             peer = Peer(self.name, home=_connection(ctx) if ctx is not None else None, advertise=self.peer.advertise)
-            peer.on_list_changed = self.peer.on_list_changed
+            # a per-call server's list_changed is not followed: listing it again costs a container each
             result: dict[str, Any] = await self._request(lambda s: raw_request(s, method, params, ctx, peer), peer)
             return result
         result = await self._request(lambda s: raw_request(s, method, params, ctx, self.peer))
@@ -262,6 +270,9 @@ def _stamp_options(session: Any, method: str, params: dict[str, Any] | None) -> 
     return opts
 
 
+_RESERVED_META = "io.modelcontextprotocol/"  # the _meta keys the protocol itself defines (2026-07-28)
+
+
 async def raw_request(session: Any, method: str, params: dict[str, Any] | None, ctx: Any, peer: Any) -> dict[str, Any]:
     """Send one request on `session` as the client wrote it and return the raw result dict: the SDK
     session's own path (`ClientSession.send_request`) without its typed re-validation, so a result
@@ -272,11 +283,20 @@ async def raw_request(session: Any, method: str, params: dict[str, Any] | None, 
     out = dict(params) if params is not None else {}
     meta = out.get("_meta")
     token = meta.get("progressToken") if isinstance(meta, dict) else None
+    modern = session.protocol_version in MODERN_PROTOCOL_VERSIONS
     if isinstance(meta, dict):
-        out["_meta"] = {k: v for k, v in meta.items() if k != "progressToken"}
+        # the client's own 2026-07-28 envelope (its version, info, capabilities) is not the gateway's to
+        # pass on: the session stamps the gateway's for the version it speaks with this server; a log
+        # level opt-in stays for a 2026-07-28 server
+        out["_meta"] = {
+            k: v
+            for k, v in meta.items()
+            if k != "progressToken"
+            and not (k.startswith(_RESERVED_META) and not (modern and k == types.LOG_LEVEL_META_KEY))
+        }
         if not out["_meta"]:
             del out["_meta"]
-    if ctx is not None and session.protocol_version in MODERN_PROTOCOL_VERSIONS:
+    if ctx is not None and modern:
         from .router import LOG_LEVEL_STATE, _connection
 
         level = getattr(_connection(ctx), "state", {}).get(LOG_LEVEL_STATE)
@@ -299,10 +319,20 @@ async def raw_request(session: Any, method: str, params: dict[str, Any] | None, 
         peer.leave(entry)
 
 
+STATEFUL = "docker_mcp.stateful"  # Connection.state: the session set a log level or subscribed
+
+
 def _takes_requests(connection: Any) -> bool:
-    """Whether a client session declared a capability a server's request needs (sampling, elicitation,
-    roots): such a session gets its own connection to a remote server too, since a server's request on
-    a shared connection does not say which session's call it belongs to."""
+    """Whether a client session needs its own connection to a remote server: it declared a capability a
+    server's request needs (sampling, elicitation, roots), or it keeps state on the server (it set a log
+    level or subscribed to a resource, or is a 2026-07-28 request that opted in to log messages:
+    STATEFUL). On a shared connection a server's request or log message does not say which session's
+    call it belongs to, and a level or a subscription would be every session's. Other 2026-07-28
+    requests (a Connection per request, no back-channel) share."""
+    if connection.state.get(STATEFUL):
+        return True
+    if getattr(connection, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS:
+        return False
     capabilities = getattr(connection, "client_capabilities", None)
     return capabilities is not None and any(
         getattr(capabilities, name, None) is not None for name in ("sampling", "elicitation", "roots")
@@ -322,6 +352,7 @@ class SessionBackends:
     def __init__(self, tg: TaskGroup) -> None:
         self._tg = tg
         self._copies: dict[str, int] = {}  # server name -> client sessions with their own copy
+        self._sessions: list[dict[int, tuple[Backend, Backend, anyio.Event]]] = []  # each open session's copies
 
     def _count(self, name: str, step: int) -> None:
         self._copies[name] = self._copies.get(name, 0) + step
@@ -331,8 +362,12 @@ class SessionBackends:
         requests to one server wait for the one start; a start never holds up another server's."""
         if not backend.long_lived or connection is None:
             return backend  # per-call servers start a container per call anyway
-        if backend.shared and not _takes_requests(connection):
-            return backend  # one connection serves every session whose client a server cannot ask anything
+        if not _takes_requests(connection):
+            # one connection serves every session whose client a server cannot ask anything; and every
+            # 2026-07-28 request (stateless: each is a Connection of its own) but one that wants logs
+            modern = getattr(connection, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS
+            if backend.shared or modern:
+                return backend
         mine = self._mine(connection)
         entry = mine.get(id(backend))
         if entry is None:
@@ -373,14 +408,31 @@ class SessionBackends:
             started: dict[int, tuple[Backend, Backend, anyio.Event]] = {}
             mine = connection.state[self.KEY] = started
 
+            self._sessions.append(started)
+
             async def stop_all() -> None:
-                for _, copy, _ in list(started.values()):
+                for key, (_, copy, _) in list(started.items()):
+                    started.pop(key, None)
                     self._count(copy.name, -1)
                     await copy.stop()
                     log.info("  - %s: the client session ended; its connection is closed", copy.name)
+                if started in self._sessions:
+                    self._sessions.remove(started)
 
             connection.exit_stack.push_async_callback(stop_all)
         return mine
+
+    async def retire(self, serving: list[Backend]) -> None:
+        """Stop every session's copy of a backend that is no longer served (a --watch reload replaced or
+        removed its server): the session's next request to the server starts a copy of the new one."""
+        keep = {id(b) for b in serving}
+        for started in list(self._sessions):
+            for key, (_, copy, _) in list(started.items()):
+                if key not in keep:
+                    started.pop(key, None)
+                    self._count(copy.name, -1)
+                    await copy.stop()
+                    log.info("  - %s: its configuration changed; a session's connection is closed", copy.name)
 
 
 @dataclass(frozen=True)
@@ -435,8 +487,8 @@ def describe(e: BaseException) -> str:
         return str(e)
     import httpx2
 
-    if isinstance(e, httpx2.HTTPStatusError):
-        return f"HTTP {e.response.status_code} from {e.request.url}"
+    if isinstance(e, httpx2.HTTPStatusError):  # the query may hold a key: never shown
+        return f"HTTP {e.response.status_code} from {e.request.url.copy_with(query=None)}"
     if isinstance(e, httpx2.TransportError):
         return f"cannot connect ({type(e).__name__})"
     text = " ".join(str(e).split())
@@ -475,8 +527,8 @@ class HttpStatus:
         self.oversized: str | None = None  # a message cut off by bounded_client, until explained
 
     async def hook(self, response: Any) -> None:
-        if response.status_code >= 400:
-            self.failure = f"HTTP {response.status_code} from {response.request.url}"
+        if response.status_code >= 400:  # the query may hold a key: never shown
+            self.failure = f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)}"
         elif response.status_code < 300:
             self.failure = None
 

@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import mcp_types as types
 from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
@@ -35,9 +36,11 @@ from .aggregate import error_result, shared
 log = logging.getLogger("docker_mcp.gateway")
 calls = logging.getLogger("docker_mcp.gateway.calls")
 
+SET_LEVEL_TIMEOUT = 10.0  # seconds a server has to answer logging/setLevel
 # what a server may ask of the client, and the client capability each needs (MCP spec client/*)
 # results that carry cache hints at 2026-07-28 (mcp_types.methods.CACHEABLE_METHODS)
 _CACHEABLE = ("tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read")
+MAX_PENDING_NOTIFICATIONS = 1000  # per server connection; beyond, its notifications are dropped
 LOG_LEVEL_STATE = "docker_mcp.log_level"  # a client session's logging/setLevel, in its Connection.state
 _CLIENT_FEATURES = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
 # failures of the gateway's own connection to a server (the SDK's codes), not answers of the server
@@ -79,7 +82,9 @@ class Peer:
         self.home = home
         self.advertise = advertise
         self.inflight: list[Any] = []
-        self.on_list_changed: Callable[[str], Awaitable[None]] | None = None
+        self.on_list_changed: Callable[[str, str], Awaitable[None]] | None = None
+        self.pending = 0  # notifications being passed on now (a slow client holds them)
+        self.dropped = 0
         # resource URI -> the client sessions (SDK Connections) subscribed to it through this connection
         self.subscribers: dict[str, weakref.WeakSet[Any]] = {}
 
@@ -159,29 +164,66 @@ class Peer:
         sessions sharing the connection are in flight. Never raises."""
         if method in ("notifications/cancelled", "notifications/progress"):
             return  # the dispatcher applied the cancel; progress reaches its request's callback
+        if self.pending >= MAX_PENDING_NOTIFICATIONS and not method.endswith("/list_changed"):
+            self.dropped += 1  # the client does not keep up: drop rather than queue without bound
+            if self.dropped == 1:
+                log.warning("! %s: its client does not read fast enough; notifications are dropped", self.name)
+            return
+        self.pending += 1
         try:
             if method.endswith("/list_changed"):
                 if self.on_list_changed is not None:
-                    await self.on_list_changed(self.name)
+                    await self.on_list_changed(self.name, method)
                 return
             if method == "notifications/resources/updated":
                 uri = params.get("uri") if isinstance(params, dict) else None
-                sessions = list(self.subscribers.get(uri, ())) if isinstance(uri, str) else []
-                for connection in sessions or ([self.home] if self.home is not None else []):
+                for connection in list(self.subscribers.get(uri, ())) if isinstance(uri, str) else []:
                     await connection.outbound.notify(method, params)
                 return
-            if self.shared_by_several():  # e.g. a log message: it may belong to another session's call
-                log.info("  - %s: %s not passed on: calls of several client sessions are in flight", self.name, method)
+            if self.home is None:
+                # a connection client sessions share: nothing says which session's call a log message
+                # (or another notification) belongs to, so none gets it rather than the wrong one
+                log.info("  - %s: %s not passed on: this connection is shared by client sessions", self.name, method)
             elif self.inflight:
-                await self.inflight[-1].session._request_outbound.notify(method, params)
-            elif self.home is not None:
+                ctx = self.inflight[-1]
+                if method != "notifications/message" or _log_allowed(ctx, params):
+                    await ctx.session._request_outbound.notify(method, params)
+            elif getattr(self.home, "protocol_version", None) not in MODERN_PROTOCOL_VERSIONS:
                 await self.home.outbound.notify(method, params)
         except Exception as e:  # a client gone meanwhile: nothing to tell
             log.info("  - %s: could not pass %s on: %s", self.name, method, e)
+        finally:
+            self.pending -= 1
+
+
+def _check_request(method: str, version: str, params: Any) -> None:
+    """The SDK's own check of a client request at its protocol version (mcp_types.methods), as the
+    ServerRunner makes before a handler: a method the version does not have is -32601 (e.g.
+    logging/setLevel at 2026-07-28), params of the wrong shape -32602. Raises MCPError."""
+    from mcp_types import methods
+    from pydantic import ValidationError
+
+    try:
+        methods.validate_client_request(method, version, params)
+    except (KeyError, ValueError):
+        raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=method) from None
+    except ValidationError:
+        raise MCPError(code=types.INVALID_PARAMS, message="Invalid request parameters", data="") from None
 
 
 def _connection(ctx: Any) -> Any:
     return getattr(ctx.session, "_connection", None)
+
+
+def _log_allowed(ctx: Any, params: Any) -> bool:
+    """Whether a log message may go to the client of request `ctx`: at 2026-07-28 only at or above the
+    level the request opted in to (its `_meta` io.modelcontextprotocol/logLevel; none: no message), as
+    the SDK's own server decides (mcp.server.connection.allowed_log_levels); before, always (the
+    client's logging/setLevel reached the server, which filters)."""
+    from mcp.server.connection import allowed_log_levels
+
+    level = params.get("level") if isinstance(params, dict) else None
+    return level in allowed_log_levels(ctx.protocol_version, ctx.meta)
 
 
 def _can(connection: Any, feature: str, params: Any) -> bool:
@@ -296,6 +338,7 @@ class Router:
         connection = self.live.connection(ctx)
         if connection is not None and not connection.initialize_accepted:
             raise MCPError(code=types.INVALID_PARAMS, message="Invalid request parameters", data="")  # the SDK's gate
+        _check_request(ctx.method, ctx.protocol_version, ctx.params)
         params = ctx.params if isinstance(ctx.params, dict) else {}
         result = await handler(ctx, params)
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
@@ -314,17 +357,23 @@ class Router:
             out.setdefault("cacheScope", "private")
         out.setdefault("resultType", "complete")
         meta = out.get("_meta")
-        if meta is None or (isinstance(meta, dict) and meta.get(types.SERVER_INFO_META_KEY) is None):
+        if meta is None or isinstance(meta, dict):  # the client speaks to the gateway: its serverInfo
             out["_meta"] = {**(meta or {}), types.SERVER_INFO_META_KEY: self.server_info()}
         return out
 
     def pick(self, ctx: Any, backend: Any) -> Awaitable[Any]:
-        """This client session's connection to `backend` (HTTP: its own copy; stdio: the shared one)."""
+        """This client session's connection to `backend` (HTTP: its own copy, or the one sessions
+        share; stdio: the shared one)."""
         if self.sessions is None:
             if backend.peer.home is None:
                 backend.peer.home = _connection(ctx)
             return shared(backend)
-        return self.sessions.pick(backend, _connection(ctx))  # type: ignore[no-any-return]
+        connection = _connection(ctx)
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and (ctx.meta or {}).get(types.LOG_LEVEL_META_KEY):
+            from .backends import STATEFUL
+
+            connection.state[STATEFUL] = True  # its logs must reach it alone: a connection of its own
+        return self.sessions.pick(backend, connection)  # type: ignore[no-any-return]
 
     # the aggregate
 
@@ -389,6 +438,10 @@ class Router:
         backend = self.live.aggregator.resource_owner(uri) if isinstance(uri, str) else None
         if backend is None:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource: {uri}")
+        if ctx.method == "resources/subscribe" and _connection(ctx) is not None:
+            from .backends import STATEFUL
+
+            _connection(ctx).state[STATEFUL] = True  # its own connections: a subscription is its own
         result = await self.forward(ctx, backend, params)
         if ctx.method != "resources/read":  # the session's updates come from the connection it subscribed on
             (await self.pick(ctx, backend)).peer.subscribe(uri, _connection(ctx), ctx.method == "resources/subscribe")
@@ -405,16 +458,26 @@ class Router:
         """logging/setLevel goes to every server that announced `logging`; one that fails is logged. The
         level is also kept for the session: a 2026-07-28 server, which has no setLevel, gets it in each
         forwarded request's `_meta` (its per-request log opt-in)."""
+        from .backends import STATEFUL
+
         connection = _connection(ctx)
         if connection is not None and isinstance(params.get("level"), str):
             connection.state[LOG_LEVEL_STATE] = params["level"]
-        for backend in self.live.aggregator.backends():
-            if backend.capabilities is None or backend.capabilities.logging is None or backend.modern:
-                continue
+            connection.state[STATEFUL] = True  # its own connections from now on: the level is its own
+
+        async def one(backend: Any) -> None:
             try:
-                await (await self.pick(ctx, backend)).forward(ctx.method, params, ctx)
+                with anyio.fail_after(SET_LEVEL_TIMEOUT):
+                    await (await self.pick(ctx, backend)).forward(ctx.method, params, ctx)
             except Exception as e:
                 log.warning("%s: logging/setLevel failed: %s", backend.name, backend.explain(e))
+
+        async with anyio.create_task_group() as tg:  # concurrently: one slow server holds up no other
+            for backend in self.live.aggregator.backends():
+                # a per-call server forgets it with its container; a 2026-07-28 one gets it per request
+                logs = backend.capabilities is not None and backend.capabilities.logging is not None
+                if logs and backend.long_lived and not backend.modern:
+                    tg.start_soon(one, backend)
         return {}
 
     async def forward(self, ctx: Any, backend: Any, params: dict[str, Any]) -> Any:

@@ -248,6 +248,8 @@ class Live:
 
         self.config, self.aggregator = config, aggregator
         self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._changes: dict[str, set[str]] = {}  # server -> list_changed notices awaiting a re-listing
+        self.sessions: SessionBackends | None = None  # the HTTP fronts' per-session connections
         self.listen()
 
     def connection(self, ctx: Any) -> Any:
@@ -262,29 +264,52 @@ class Live:
         for backend in self.aggregator.backends():
             backend.peer.on_list_changed = self.changed
 
-    async def changed(self, name: str) -> None:
-        """Server `name` said a list of its changed: list it again and serve the new aggregate (a name
-        that now collides is reported and the current aggregate kept), then tell the clients."""
-        current = self.aggregator
-        backend = next((b for b in current.backends() if b.name == name), None)
-        if backend is None:
+    async def changed(self, name: str, method: str = "notifications/tools/list_changed") -> None:
+        """Server `name` said a list of its changed (`method`): list it again and serve the new aggregate
+        (a name that now collides is reported and the current aggregate kept), then tell the clients
+        that list changed. Coalesced: while a re-listing runs, more of the server's notices make one
+        more re-listing, not one each."""
+        kinds = self._changes.setdefault(name, set())
+        running = bool(kinds)
+        kinds.add(method)
+        if running:
             return
         try:
-            await backend.relist()
-            aggregator = Aggregator(self.config)
-            for b in current.backends():
-                await aggregator.add(b)
-        except Exception as e:
-            log.warning("! %s: its lists changed, but they cannot be served: %s", name, describe(e))
-            return
-        log.info("> %s: lists changed; %d tools now", name, len(aggregator.routes))
-        await self.replace(self.config, aggregator)
+            while kinds:
+                told = set(kinds)
+                current = self.aggregator
+                backend = next((b for b in current.backends() if b.name == name), None)
+                if backend is None:
+                    return
+                try:
+                    await backend.relist()
+                    aggregator = Aggregator(self.config)
+                    for b in current.backends():
+                        await aggregator.add(b)
+                except Exception as e:
+                    log.warning("! %s: its lists changed, but they cannot be served: %s", name, describe(e))
+                    return
+                kinds -= told
+                log.info("> %s: lists changed; %d tools now", name, len(aggregator.routes))
+                await self.replace(self.config, aggregator, {m.split("/")[1] for m in told})
+        finally:
+            self._changes.pop(name, None)
 
-    async def replace(self, config: GatewayConfig, aggregator: Aggregator) -> None:
+    async def replace(self, config: GatewayConfig, aggregator: Aggregator, kinds: set[str] | None = None) -> None:
+        """Serve `aggregator` and tell every client its lists changed (`kinds`: "tools", "prompts",
+        "resources"; None: all three)."""
         self.config, self.aggregator = config, aggregator
         self.listen()
+        if self.sessions is not None:
+            await self.sessions.retire(aggregator.backends())
+        wanted = kinds or {"tools", "prompts", "resources"}
+        notices = [
+            f"send_{kind.removesuffix('s')}_list_changed"
+            for kind in ("tools", "prompts", "resources")
+            if kind in wanted
+        ]
         for connection in list(self.connections):
-            for notify in ("send_tool_list_changed", "send_prompt_list_changed", "send_resource_list_changed"):
+            for notify in notices:
                 try:
                     await getattr(connection, notify)()
                 except Exception as e:  # a client gone meanwhile: nothing to tell
@@ -440,9 +465,12 @@ async def _serve(
         _stop_when_the_cli_says(stop)
         from .router import full_client_capabilities
 
-        await connect_all(config, tg, builder(config), aggregator, advertise=full_client_capabilities())
-        live = Live(config, aggregator)
+        # stdio: the one client is not known yet, so the servers are told every capability; HTTP: the
+        # servers' shared connections serve only client sessions that declared none (see SessionBackends)
         http = options.transport != "stdio"
+        advertise = None if http else full_client_capabilities()
+        await connect_all(config, tg, builder(config), aggregator, advertise=advertise)
+        live = Live(config, aggregator)
         if http:  # the per-session ones were for the listing: sessions get their own
             await _stop_long_lived([b for b in aggregator.backends() if not b.shared])
         if options.watch and reload is not None and not options.dry_run:
@@ -468,7 +496,8 @@ async def _serve(
 
             path = "/mcp" if options.transport == "streaming" else "/sse"
             sock = listen(options.host, options.port)  # a port in use is one error line, before any announcement
-            server = front_server(live, SessionBackends(tg), options.log_calls)
+            live.sessions = SessionBackends(tg)
+            server = front_server(live, live.sessions, options.log_calls)
             app = BearerGate(http_app(server, options.transport, options.host), options.token, lambda: True)
             log.warning("> Start %s server on port %d", options.transport, options.port)
             log.warning("> Gateway URL: http://localhost:%d%s", options.port, path)
@@ -538,7 +567,9 @@ async def _reload(live: Live, tg: Any, builder: Builder, reload: Callable[[], Ga
     try:
         from .router import full_client_capabilities
 
-        await connect_all(config, tg, builder(config), aggregator, running, full_client_capabilities())
+        await connect_all(
+            config, tg, builder(config), aggregator, running, None if http else full_client_capabilities()
+        )
     except Exception as e:
         log.warning("> Unable to list capabilities: %s", describe(e))
         await _stop_long_lived([b for b in aggregator.backends() if b.name not in running])

@@ -30,6 +30,7 @@ class Connection:
         self.client_capabilities = capabilities
         self.outbound = Outbound()
         self.state: dict = {}
+        self.protocol_version = "2025-11-25"
 
 
 class Session:
@@ -42,6 +43,8 @@ class Session:
 class Ctx:
     def __init__(self, connection: Connection) -> None:
         self.session = Session(connection)
+        self.protocol_version = "2025-11-25"
+        self.meta = None
 
 
 SAMPLING = types.ClientCapabilities(sampling=types.SamplingCapability())
@@ -124,6 +127,68 @@ def test_resources_updated_goes_to_the_sessions_subscribed_and_logs_to_the_reque
     assert two.outbound.sent == three.outbound.sent == []
 
     ctx = Ctx(three)
-    peer.enter(ctx)
+    peer.enter(ctx)  # a shared connection (no home): a log message names no session, so none gets it
     anyio.run(peer.notify, "notifications/message", {"level": "info", "data": "x"})
+    assert ctx.session._request_outbound.sent == []
+    own = Peer("s", home=three)  # a session's own connection: to its call in flight
+    own.enter(ctx)
+    anyio.run(own.notify, "notifications/message", {"level": "info", "data": "x"})
     assert ctx.session._request_outbound.sent == [("notifications/message", {"level": "info", "data": "x"})]
+
+
+class Dispatcher:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict | None]] = []
+
+    async def send_raw_request(self, method, params, opts):
+        self.sent.append((method, params))
+        return {"content": []}
+
+
+class BackendSession:
+    def __init__(self, version: str) -> None:
+        self.protocol_version = version
+        self._dispatcher = Dispatcher()
+
+    def _stamp(self, data, opts) -> None:
+        if self.protocol_version == "2026-07-28":
+            data["params"].setdefault("_meta", {})["io.modelcontextprotocol/protocolVersion"] = "2026-07-28"
+
+
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "c", "version": "1"},
+    "io.modelcontextprotocol/logLevel": "error",
+    "progressToken": 7,
+    "vendor/trace": "t-1",
+}
+
+
+@pytest.mark.parametrize("version", ["2025-11-25", "2026-07-28"])
+def test_a_clients_2026_envelope_is_not_passed_on_but_its_own_meta_is(version):
+    from docker_mcp.gateway.backends import raw_request
+
+    session = BackendSession(version)
+    ctx = Ctx(Connection(None))
+    anyio.run(raw_request, session, "tools/call", {"name": "t", "_meta": dict(ENVELOPE)}, ctx, Peer("s"))
+    (_, sent), *_ = session._dispatcher.sent
+    meta = sent["_meta"]
+    assert meta["vendor/trace"] == "t-1" and "progressToken" not in meta
+    assert "io.modelcontextprotocol/clientInfo" not in meta
+    if version == "2026-07-28":  # the server's own envelope, and the client's log opt-in
+        assert meta["io.modelcontextprotocol/logLevel"] == "error"
+        assert meta["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
+    else:
+        assert not any(k.startswith("io.modelcontextprotocol/") for k in meta)
+
+
+def test_a_2026_client_gets_only_the_log_levels_it_opted_in_to():
+    ctx = Ctx(Connection(None))
+    own = Peer("s", home=ctx.session._connection)
+    own.enter(ctx)
+    ctx.protocol_version = "2026-07-28"
+    anyio.run(own.notify, "notifications/message", {"level": "info", "data": "no opt-in"})
+    ctx.meta = {"io.modelcontextprotocol/logLevel": "warning"}
+    anyio.run(own.notify, "notifications/message", {"level": "info", "data": "below"})
+    anyio.run(own.notify, "notifications/message", {"level": "error", "data": "above"})
+    assert ctx.session._request_outbound.sent == [("notifications/message", {"level": "error", "data": "above"})]
