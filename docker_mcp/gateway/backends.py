@@ -121,19 +121,22 @@ class Backend:
 
     async def _run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         stop = anyio.Event()
+        mine: Any = None
         try:
             async with self._open() as session:
-                self._session, self._stop = session, stop
+                mine = self._session = session
+                self._stop = stop
                 task_status.started()
                 await stop.wait()
         except BaseException as e:
-            if self._session is None and not isinstance(e, anyio.get_cancelled_exc_class()):
+            if mine is None and not isinstance(e, anyio.get_cancelled_exc_class()):
                 raise BackendError(f"{self.name}: {self.explain(e)}") from None  # failed while connecting
             if not isinstance(e, Exception):
                 raise
             log.warning("%s: connection lost: %s", self.name, self.explain(e))
         finally:
-            self._session = None
+            if self._session is mine:  # a session started since (after stop()) stays
+                self._session = None
 
     async def listing(self) -> Listing:
         """The server's tools, prompts, resources and resource templates."""
@@ -207,8 +210,12 @@ class Backend:
         return self._session
 
     async def stop(self) -> None:
+        """Close the session (its container stops); a later request starts a new one at once, without
+        waiting for this one to close."""
         if self._stop is not None:
             self._stop.set()
+            self._stop = None
+        self._session = None
 
     def copy(self) -> Backend:
         """Another connection to the same server (its own container), knowing what the server offers."""

@@ -569,3 +569,52 @@ def test_a_servers_request_during_one_sessions_call_never_reaches_another_sessio
     assert (newer, own) == ("test-model: you asked: A asks again", ["A asks again"]) or (
         newer.startswith("sampling failed: MCP error -32600: ") and own == []
     ), (newer, own)
+
+
+@contextlib.asynccontextmanager
+async def plain_session(front: Front, client: Client) -> AsyncIterator[ClientSession]:
+    """A client session that declares no sampling, elicitation or roots (it only takes log messages and
+    notifications): behind an HTTP front it shares the remote server's one connection with its likes."""
+    async with (
+        front.streams() as (read, write),
+        ClientSession(read, write, logging_callback=client.logging, message_handler=client.message) as session,
+    ):
+        with anyio.fail_after(CONNECT):
+            await session.initialize()
+        declared = json.loads(await call(session, "client_capabilities")) or {}
+        assert not {"sampling", "elicitation", "roots"} & set(declared), declared
+        yield session
+
+
+def test_a_log_message_outside_any_request_on_a_shared_connection_reaches_no_other_session(request, tmp_path):
+    """Behind the SSE front, sessions A and B (no sampling, elicitation or roots) share the remote server's
+    connection. A's `log_later` makes the server log outside any request a second after A's call
+    returned, while B's slow call is in flight: the message names no session, so it must not reach B.
+    A session that set a log level has its own connection: its calls' log messages, and those its server
+    sends outside a request, reach it."""
+    a, b, c = Client(), Client(), Client()
+
+    async def main() -> None:
+        async with plain_session(front, b) as b_session, plain_session(front, a) as a_session:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call, b_session, "slow", {"seconds": 3, "label": "b"})
+                await anyio.sleep(0.5)  # B's call is in flight until 3.5 s; A's log comes at about 1.5 s
+                assert await call(a_session, "log_later", {"label": "a", "after": 1}) == "later a"
+            await settled()
+        assert b.logs == [], b.logs
+
+        async with plain_session(front, c) as c_session:
+            with anyio.fail_after(CALL):
+                await c_session.set_logging_level("info")
+            assert json.loads(await call(c_session, "log")) == ["info", "notice", "warning", "error"]
+            expected = [(level, f"{level} message") for level in ("info", "notice", "warning", "error")]
+            await eventually("its four log messages", snapshot(lambda: c.logs), lambda logs: len(logs) >= 4)
+            assert sorted(c.logs) == sorted(expected)
+            assert await call(c_session, "log_later", {"label": "c", "after": 0.5}) == "later c"
+            await eventually("its log message outside a request", snapshot(lambda: c.logs), lambda logs: len(logs) > 4)
+            await settled()
+            assert c.logs[4:] == [("info", "later c")]
+        assert b.logs == [], b.logs
+
+    with sse_front(request, tmp_path, modern_only=False) as front:
+        anyio.run(main)

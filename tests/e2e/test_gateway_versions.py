@@ -15,8 +15,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import Context, MCPServer
 
 from tests.e2e.oauth_support import free_port
+from tests.e2e.test_gateway_containers import engine_user, images  # noqa: F401  (fixtures)
 from tests.e2e.test_gateway_http import start_gateway, stop
 from tests.e2e.test_gateway_remote import LoopbackApp, import_remote
+from tests.helpers.mcp_images import ensure_features_image
 
 TOKEN = "versions-test-token-" + "z" * 20
 
@@ -93,3 +95,45 @@ def test_a_2026_07_28_client_and_a_2025_06_18_client_on_one_gateway(gateway_user
             anyio.run(old)
         finally:
             stop(process)
+
+
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+def test_a_2026_07_28_client_calls_a_container_server_connected_at_2025_11_25(request, docker_engine, tmp_path):
+    """The client's requests carry the 2026-07-28 envelope in `_meta` (io.modelcontextprotocol/*); the
+    gateway must not pass it to a server it connected at 2025-11-25 (tests/servers/features.py in a
+    long-lived container), which refuses such a request with -32600."""
+    user = request.getfixturevalue("engine_user")
+    image = ensure_features_image(docker_engine)
+    catalog = tmp_path / "features.yaml"
+    catalog.write_text(
+        f"name: features\nregistry:\n  features:\n    type: server\n    image: {image}\n    longLived: true\n"
+    )
+    r = user.docker("mcp", "catalog", "import", str(catalog))
+    assert r.returncode == 0, r.stderr
+    port = free_port()
+    process = start_gateway(user, "streaming", port, "--servers", "features", token=TOKEN)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+
+        async def modern() -> None:
+            progress: list[float] = []
+
+            async def on_progress(value: float, total: float | None, message: str | None) -> None:
+                progress.append(value)
+
+            with anyio.fail_after(90):
+                async with Client(transport(url), mode="auto") as client:
+                    assert client.protocol_version == "2026-07-28"
+                    tools = await client.list_tools()
+                    assert {"protocol", "count"} <= {t.name for t in tools.tools}
+                    result = await client.call_tool("protocol", {})
+                    assert not result.is_error, result.content
+                    assert result.content[0].text == "2025-11-25"
+                    result = await client.call_tool("count", {"steps": 2}, progress_callback=on_progress)
+                    assert not result.is_error, result.content
+                    assert result.content[0].text == "counted to 2"
+            assert progress == [1, 2]
+
+        anyio.run(modern)
+    finally:
+        print(stop(process))  # the gateway's log, shown when the test fails

@@ -33,6 +33,9 @@ tool                        what it does
                             (logger "features", data "LEVEL message")
                             for each of debug, info, notice, warning, error at or above the level
                             ``logging/setLevel`` set (debug until then); returns the levels sent
+``log_later`` {label}       returns "later LABEL" at once; ``after`` seconds later (default 1) sends
+                            (standalone) a ``notifications/message`` (info, logger "features", data
+                            "later LABEL") when the level allows
 ``slow`` {seconds, label}   sleeps; a call cancelled meanwhile is remembered by its label
 ``cancellations``           JSON {cancelled: labels of cancelled ``slow`` calls, notices: the
                             reasons of the ``notifications/cancelled`` received}
@@ -59,6 +62,7 @@ client no requests (sampling, elicitation and roots fail in the server with NoBa
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sys
@@ -117,6 +121,7 @@ class Features:
         self.roots_notifications = 0
         self.roots_after_change: list[str] | str | None = None
         self.tools: dict[str, tuple[types.Tool, Handler]] = {}
+        self.later: set[asyncio.Task[None]] = set()  # log_later's messages still to send
         self._register_tools()
         server = FeaturesServer(
             name,
@@ -160,6 +165,9 @@ class Features:
         self.tool("count", "Count to steps, reporting progress.", _schema(steps="integer"))(self.count_up)
         after = {"type": "object", "properties": {"after": {"type": "number"}}}  # seconds to wait first
         self.tool("log", "Log a message at each level from debug to error.", after)(self.log)
+        later = _schema(label="string")
+        later["properties"]["after"] = {"type": "number"}  # optional: seconds after the answer
+        self.tool("log_later", "Answer at once; log a message outside any request later.", later)(self.log_later)
         self.tool("slow", "Sleep; remember whether the call was cancelled.", _schema(seconds="number", label="string"))(
             self.slow
         )
@@ -253,6 +261,25 @@ class Features:
             notification = types.LoggingMessageNotification(params=params)
             await ctx.session.send_notification(notification, related_request_id=ctx.request_id)
         return json.dumps(sent)
+
+    async def log_later(self, ctx: Any, args: dict[str, Any]) -> str:
+        text = f"later {args['label']}"
+        after = float(args.get("after", 1))
+        session = ctx.session
+
+        async def send() -> None:
+            await anyio.sleep(after)
+            if LEVELS.index("info") < LEVELS.index(self.level):
+                return
+            params = types.LoggingMessageNotificationParams(level="info", data=text, logger="features")
+            with contextlib.suppress(Exception):  # the client gone meanwhile
+                await session.send_notification(types.LoggingMessageNotification(params=params))
+
+        # outlives the request (the server runs on asyncio: anyio.run's default backend, and uvicorn's)
+        task = asyncio.get_running_loop().create_task(send())
+        self.later.add(task)
+        task.add_done_callback(self.later.discard)
+        return text
 
     async def slow(self, ctx: Any, args: dict[str, Any]) -> str:
         try:
