@@ -205,10 +205,10 @@ def _check_request(method: str, version: str, params: Any) -> None:
 
     try:
         methods.validate_client_request(method, version, params)
+    except ValidationError:  # before ValueError, which it is
+        raise MCPError(code=types.INVALID_PARAMS, message="Invalid request parameters", data="") from None
     except (KeyError, ValueError):
         raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=method) from None
-    except ValidationError:
-        raise MCPError(code=types.INVALID_PARAMS, message="Invalid request parameters", data="") from None
 
 
 def _connection(ctx: Any) -> Any:

@@ -192,3 +192,26 @@ def test_a_2026_client_gets_only_the_log_levels_it_opted_in_to():
     anyio.run(own.notify, "notifications/message", {"level": "info", "data": "below"})
     anyio.run(own.notify, "notifications/message", {"level": "error", "data": "above"})
     assert ctx.session._request_outbound.sent == [("notifications/message", {"level": "error", "data": "above"})]
+
+
+def test_requests_are_checked_at_the_clients_protocol_version():
+    from docker_mcp.gateway.router import _check_request
+
+    _check_request("tools/call", "2025-11-25", {"name": "t", "arguments": {}})
+    with pytest.raises(MCPError) as e:
+        _check_request("logging/setLevel", "2026-07-28", {"level": "info"})  # gone at 2026-07-28
+    assert e.value.code == types.METHOD_NOT_FOUND
+    with pytest.raises(MCPError) as e:
+        _check_request("tools/call", "2025-11-25", {"name": "t", "_meta": "x"})
+    assert e.value.code == types.INVALID_PARAMS
+
+
+def test_an_http_error_never_shows_the_urls_query():
+    import httpx2
+
+    from docker_mcp.gateway.backends import HttpStatus
+
+    status = HttpStatus()
+    request = httpx2.Request("POST", "http://127.0.0.1:9/mcp?api_key=sk-live-ABCDEFGHIJ&tenant=1")
+    anyio.run(status.hook, httpx2.Response(502, request=request))
+    assert status.failure == "HTTP 502 from http://127.0.0.1:9/mcp"
