@@ -121,38 +121,12 @@ class Aggregator:
             prefix = f"{route.backend.name}: "
             return error_result(reason if reason.startswith(prefix) else prefix + reason)
 
-    async def get_prompt(
-        self, name: str, arguments: dict[str, str] | None, pick: Pick = shared
-    ) -> types.GetPromptResult:
-        if name not in self.prompts:
-            raise McpRequestError(f"unknown prompt: {name}")
-        backend = self.prompts[name][0]
-        return await self._forward(backend, lambda b: b.get_prompt(name, arguments), pick)
-
-    async def read_resource(self, uri: str, pick: Pick = shared) -> types.ReadResourceResult:
-        backend = self.resources[uri][0] if uri in self.resources else self._template_owner(uri)
-        if backend is None:
-            raise McpRequestError(f"unknown resource: {uri}")
-        return await self._forward(backend, lambda b: b.read_resource(uri), pick)
-
     def _template_owner(self, uri: str) -> Backend | None:
         for backend, template in self.templates:
             literal = str(template.uri_template).split("{", 1)[0]
             if literal and uri.startswith(literal):
                 return backend
         return None
-
-    async def _forward(self, backend: Backend, request: Callable[[Backend], Awaitable[T]], pick: Pick) -> T:
-        try:
-            return await request(await pick(backend))
-        except McpRequestError:
-            raise
-        except Exception as e:
-            raise McpRequestError(f"{backend.name}: {backend.explain(e)}") from None
-
-
-class McpRequestError(Exception):
-    """A prompts/get or resources/read the gateway cannot serve: an MCP error response to the client."""
 
 
 def error_result(text: str) -> types.CallToolResult:

@@ -196,14 +196,6 @@ class Backend:
         result: types.CallToolResult = await self._request(lambda s: s.call_tool(name, arguments or {}))
         return result
 
-    async def get_prompt(self, name: str, arguments: dict[str, str] | None) -> types.GetPromptResult:
-        result: types.GetPromptResult = await self._request(lambda s: s.get_prompt(name, arguments))
-        return result
-
-    async def read_resource(self, uri: str) -> types.ReadResourceResult:
-        result: types.ReadResourceResult = await self._request(lambda s: s.read_resource(uri))
-        return result
-
     def _require(self) -> Any:
         if self._session is None:
             raise BackendError(f"{self.name} is not connected")

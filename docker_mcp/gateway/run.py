@@ -317,13 +317,6 @@ class Live:
                     break
 
 
-def front_server(live: Live, sessions: SessionBackends | None = None, log_calls: bool = False) -> Any:
-    """The MCP server the clients talk to (see router.front_server)."""
-    from .router import front_server as router_front
-
-    return router_front(live, sessions, log_calls)
-
-
 Builder = Callable[[GatewayConfig], Callable[[Server], Backend]]  # a configuration's backend factory
 
 
@@ -482,6 +475,8 @@ async def _serve(
         elif options.transport == "stdio":
             from mcp.server.stdio import stdio_server
 
+            from .router import front_server
+
             server = front_server(live, log_calls=options.log_calls)
             log.info("> Gateway ready: %d tools from %d servers, on stdio", len(aggregator.routes), len(config.servers))
             from .front import stdio_pipes
@@ -497,6 +492,8 @@ async def _serve(
             path = "/mcp" if options.transport == "streaming" else "/sse"
             sock = listen(options.host, options.port)  # a port in use is one error line, before any announcement
             live.sessions = SessionBackends(tg)
+            from .router import front_server
+
             server = front_server(live, live.sessions, options.log_calls)
             app = BearerGate(http_app(server, options.transport, options.host), options.token, lambda: True)
             log.warning("> Start %s server on port %d", options.transport, options.port)
