@@ -342,27 +342,58 @@ async def serve(
             await anyio.to_thread.run_sync(_remove_leftovers, options.gateway_id)
 
 
+LOG_BATCH_SECONDS = 0.05  # how long the log thread gathers lines after the first of a burst (seconds)
+
+
 @contextlib.contextmanager
 def _logging_off_the_loop() -> Any:
     """While the gateway serves, its log lines (two per tool call with --log-calls) are written to stderr
-    by a thread of their own (logging.handlers.QueueListener), in order: a slow reader of stderr, or the
-    formatting, never holds up the event loop. Every line is written before this returns."""
+    by a thread of their own, in order: a slow reader of stderr, or the formatting, never holds up the
+    event loop. The thread wakes on the first line of a burst and writes what came in the next
+    LOG_BATCH_SECONDS (0.05 s) together: woken per line (logging.handlers.QueueListener), it took the GIL
+    from the loop twice per tool call (0.1-0.2 ms of a 3 ms call, scripts/bench gateway). Every line is
+    written before this returns, at once."""
     import logging.handlers
     import queue
+    import threading
 
     logger = logging.getLogger("docker_mcp.gateway")
     handlers = list(logger.handlers)
     if not handlers:
         yield
         return
-    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    lines: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(lines, *handlers, respect_handler_level=True)
-    logger.handlers[:] = [logging.handlers.QueueHandler(lines)]
-    listener.start()
+
+    stopping = threading.Event()
+
+    def write() -> None:
+        done = False
+        while not done:
+            batch = [lines.get()]
+            stopping.wait(LOG_BATCH_SECONDS)
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    batch.append(lines.get_nowait())
+            for record in batch:
+                if record is None:
+                    done = True
+                else:
+                    listener.handle(record)
+
+    class Handover(logging.handlers.QueueHandler):
+        def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+            return record  # formatted by the thread: a thread's queue needs no copy ready for pickling
+
+    thread = threading.Thread(target=write, name="docker-mcp-log", daemon=True)
+    logger.handlers[:] = [Handover(lines)]
+    thread.start()
     try:
         yield
     finally:
-        listener.stop()  # writes what is queued
+        stopping.set()
+        lines.put(None)
+        thread.join()  # writes what is queued, at once
         logger.handlers[:] = handlers
 
 

@@ -61,3 +61,28 @@ def test_stdin_lines_read_by_a_thread_end_with_the_input(chunks):
 
     expected = b"".join(chunks).decode().splitlines(keepends=True)
     assert anyio.run(main) == expected
+
+
+def test_log_lines_are_written_by_the_log_thread_in_order_in_batches_and_all_at_once_when_serving_ends(monkeypatch):
+    import logging
+    import threading
+
+    from docker_mcp.gateway import run
+
+    written: list[tuple[str, str]] = []  # (line, the thread that wrote it)
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            written.append((record.getMessage(), threading.current_thread().name))
+
+    logger = logging.getLogger("docker_mcp.gateway")
+    monkeypatch.setattr(logger, "handlers", [Recorder()])
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    monkeypatch.setattr(run, "LOG_BATCH_SECONDS", 600)  # the end of serving writes at once
+    with run._logging_off_the_loop():
+        for i in range(200):
+            logger.info("line %d of %s", i, "a burst")
+        assert written == []  # the thread gathers the burst before it writes
+    assert [line for line, _ in written] == [f"line {i} of a burst" for i in range(200)]
+    assert {thread for _, thread in written} == {"docker-mcp-log"}
+    assert isinstance(logger.handlers[0], Recorder)  # the handlers are back
