@@ -23,7 +23,7 @@ class BearerToken(httpx2.Auth):
     async def _current(self, rejected: Token | None = None) -> Token:
         async with self._lock:
             token = self._token
-            if rejected is not None or token is None or token.expires_within(self.refresher.margin):
+            if rejected is not None or token is None or token.refresh_due(self.refresher.margin):
                 # the token store and the refresh request block: keep them off the event loop
                 try:
                     token = await anyio.to_thread.run_sync(self.refresher.token, self.server, rejected)

@@ -180,7 +180,7 @@ class DesktopTokens:
             token = self._need(server)
             if rejected is not None and token.access_token != rejected.access_token:
                 return token  # refreshed meanwhile
-            if rejected is None and not token.expires_within(self.margin):
+            if rejected is None and not token.refresh_due(self.margin):
                 return token
             self._ask_desktop_to_refresh(server)
             token = self._need(server)

@@ -16,7 +16,7 @@ from ..secrets.store import CredentialStore
 from .clients import ClientRecord, load_client, save_client
 from .errors import NotAuthorizedError, OAuthError, TokenError
 
-REFRESH_MARGIN_SECONDS = 60
+REFRESH_MARGIN_SECONDS = 60  # at most; a short-lived token's margin is a quarter of its lifetime
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,20 @@ class Token:
     refresh_token: str = field(default="", repr=False)
     expiry: datetime | None = None
     scope: str = ""
+    expires_in: float | None = None  # the lifetime (seconds) the token endpoint gave; None: not known
 
     def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
         if self.expiry is None:
             return False
         return self.expiry - (now or datetime.now(UTC)) <= timedelta(seconds=seconds)
+
+    def refresh_due(self, margin: float, now: datetime | None = None) -> bool:
+        """Whether to refresh before use: the token expires within `margin` seconds, or within a quarter of
+        its lifetime when that is shorter (a token that lives 45 s is refreshed 11 s before its end, not
+        before each use, as a fixed 60 s margin had it). golang.org/x/oauth2 refreshes 10 s early."""
+        if self.expires_in is not None and self.expires_in > 0:
+            margin = min(margin, self.expires_in / 4)
+        return self.expires_within(margin, now)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"access_token": self.access_token, "token_type": self.token_type}
@@ -40,6 +49,8 @@ class Token:
             data["expiry"] = self.expiry.astimezone(UTC).isoformat().replace("+00:00", "Z")
         if self.scope:
             data["scope"] = self.scope
+        if self.expires_in is not None:  # golang.org/x/oauth2's Token keeps the wire's expires_in too
+            data["expires_in"] = int(self.expires_in)
         return data
 
     @classmethod
@@ -51,18 +62,23 @@ class Token:
                 expiry = datetime.fromisoformat(raw.replace("Z", "+00:00"))
             except ValueError:
                 expiry = None
+        lifetime = data.get("expires_in")
         return cls(
             access_token=str(data.get("access_token") or ""),
             token_type=str(data.get("token_type") or "Bearer"),
             refresh_token=str(data.get("refresh_token") or ""),
             expiry=expiry,
             scope=str(data.get("scope") or ""),
+            expires_in=float(lifetime)
+            if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) and lifetime > 0
+            else None,
         )
 
     @classmethod
     def from_response(cls, response: dict[str, Any], previous_refresh_token: str = "") -> Token:
         """A token endpoint's answer (as requests-oauthlib parsed it); a refresh token it leaves out is kept."""
         expiry = None
+        lifetime = None
         expires_in = response.get("expires_in")
         try:
             seconds = float(expires_in) if expires_in is not None else 0.0
@@ -70,8 +86,9 @@ class Token:
                 expiry = datetime.now(UTC)
             elif seconds > 0:  # 0 or absent: unknown, as golang.org/x/oauth2 reads it
                 expiry = datetime.now(UTC) + timedelta(seconds=seconds)
+                lifetime = float(int(seconds)) or None  # whole seconds: Go's Token reads an int64
         except (TypeError, ValueError, OverflowError):
-            expiry = None
+            expiry = lifetime = None
         scope = response.get("scope")
         if isinstance(scope, list):
             scope = " ".join(scope)
@@ -83,6 +100,7 @@ class Token:
             refresh_token=str(response.get("refresh_token") or previous_refresh_token or ""),
             expiry=expiry,
             scope=str(scope or ""),
+            expires_in=lifetime,
         )
 
 
@@ -171,7 +189,7 @@ class Refresher:
                 return token  # a refresh finished while this caller waited: that one is for it too
             if rejected is not None and token.access_token != rejected.access_token:
                 return token  # another caller (or process) refreshed it meanwhile
-            if rejected is None and not token.expires_within(self.margin):
+            if rejected is None and not token.refresh_due(self.margin):
                 return token
             token = self._refresh(record, token)
             self._refreshes[server] = seen + 1

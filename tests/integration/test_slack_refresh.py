@@ -29,13 +29,14 @@ SECRET = "PLANTED-slack-refresh-secret"
 
 
 @pytest.fixture
-def slack_authorized(pass_config, tmp_path, monkeypatch):
+def slack_authorized(pass_config, tmp_path, monkeypatch, request):
     monkeypatch.setenv("DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS", "1")
     monkeypatch.setenv("BROWSER", f"{sys.executable} {HELPERS / 'browser_approve.py'} %s")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", SECRET)  # the entry's secret env, from the environment
     port = free_port()
     redirect_uri = f"http://localhost:{port}/callback"
-    with SlackStandIn(CLIENT_ID, SECRET, redirect_uri, client_auth="body") as slack:
+    expires_in = getattr(request, "param", 43200)  # the access tokens' lifetime, seconds
+    with SlackStandIn(CLIENT_ID, SECRET, redirect_uri, client_auth="body", expires_in=expires_in) as slack:
         path = slack_yaml(tmp_path, slack, redirect_uri)
         server = parse_document(load(path.read_text(), str(path)), str(path)).servers["slack-official"]
         store = open_store(pass_config)
@@ -77,3 +78,17 @@ def test_a_grant_slack_forgot_gives_the_authorize_message(slack_authorized):
         refresher.token("slack-official", rejected=token)
     assert str(e.value) == "authorization for slack-official expired: run 'docker mcp oauth authorize slack-official'"
     assert SECRET not in str(e.value) and token.refresh_token not in str(e.value)
+
+
+@pytest.mark.parametrize("slack_authorized", [45], indirect=True)
+def test_a_token_that_lives_45_seconds_is_used_until_its_last_quarter_not_refreshed_at_each_use(slack_authorized):
+    server, store, sources, slack = slack_authorized
+    first = load_token(store, load_client(store, "slack-official"))
+    refresher = Refresher(store, secret_lookup(server, sources), lambda r: oauth_session(r))
+
+    used = [refresher.token("slack-official") for _ in range(8)]  # a tools call's requests, say
+
+    assert all(token == first for token in used)
+    token_requests = [q for q in slack.requests.snapshot() if q.path.endswith("oauth.v2.user.access")]
+    assert token_requests and all("code" in q.params for q in token_requests)  # the code's exchange only
+    assert not [q for q in token_requests if "refresh_token" in q.params]  # no refresh (a 60 s margin made 8)

@@ -83,6 +83,24 @@ def test_token_expiry_and_json():
     assert Token.from_json(data).expiry == token.expiry
     assert Token.from_json({"access_token": "a", "expiry": "0001-01-01T00:00:00Z"}).expiry is None
     assert "PLANTED" not in repr(Token("PLANTED-access", refresh_token="PLANTED-refresh"))
+    assert data["expires_in"] == 120 and Token.from_json(data) == token  # the lifetime is kept, as Go keeps it
+
+
+def test_the_refresh_margin_is_60_seconds_or_a_quarter_of_a_shorter_lifetime():
+    from datetime import UTC, datetime, timedelta
+
+    issued = datetime.now(UTC)
+    short = Token.from_response({"access_token": "a", "expires_in": 45})  # 11.25 s margin
+    assert short.expires_in == 45
+    assert not short.refresh_due(60, now=issued) and not short.refresh_due(60, now=issued + timedelta(seconds=30))
+    assert short.refresh_due(60, now=issued + timedelta(seconds=34))
+    hour = Token.from_response({"access_token": "a", "expires_in": 3600})  # 60 s margin
+    assert not hour.refresh_due(60, now=issued + timedelta(seconds=3530))
+    assert hour.refresh_due(60, now=issued + timedelta(seconds=3541))
+    unknown = Token("a", expiry=issued + timedelta(seconds=45))  # stored without its lifetime: 60 s
+    assert unknown.expires_in is None and unknown.refresh_due(60, now=issued)
+    assert not Token("a").refresh_due(60)  # no expiry: never due
+    assert Token.from_json({"access_token": "a", "expires_in": True}).expires_in is None
 
 
 def test_redirect_choice(monkeypatch):
