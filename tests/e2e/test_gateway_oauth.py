@@ -41,7 +41,7 @@ def test_gateway_calls_the_protected_server_refreshes_expired_tokens_and_reports
     port = free_port()
     remote = RemoteMcpServer(auth="oidc")
     client = oidc_client(port)
-    # access tokens live 4 s: they expire during the session (and are always within the refresh margin)
+    # access tokens live 4 s: they expire during the session (refreshed 1 s before their end, a quarter of it)
     config = {"resource": remote.resource, "clients": [client, resource_server_client()], "accessTokenTTL": 4}
     with start_oidc(tmp_path, config) as oidc:
         remote.issuer, remote.introspection_client = oidc.issuer, resource_server_client()

@@ -17,7 +17,7 @@ from docker_mcp.oauth.clients import load_client
 from docker_mcp.oauth.errors import NotAuthorizedError
 from docker_mcp.oauth.flow import AuthorizeOptions, authorize, secret_lookup
 from docker_mcp.oauth.token_endpoint import oauth_session
-from docker_mcp.oauth.tokens import Refresher, load_token
+from docker_mcp.oauth.tokens import Refresher, load_token, save_token
 from docker_mcp.secrets.resolver import SecretSources
 from docker_mcp.secrets.store import open_store
 from tests.e2e.oauth_support import free_port, remote_entry
@@ -58,6 +58,19 @@ def authorized(pass_config, tmp_path, monkeypatch):
             yield server, store, sources, oidc, client
 
 
+def near_its_end(store, record):
+    """The stored 30 s token, as it is 5 s before its end: inside its refresh margin (7.5 s, a quarter of
+    its lifetime), so the next use refreshes it."""
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    token = load_token(store, record)
+    assert token.expires_in == 30 and not token.refresh_due(60)  # fresh: used as it is
+    token = dataclasses.replace(token, expiry=datetime.now(UTC) + timedelta(seconds=5))
+    save_token(store, record, token)
+    return token
+
+
 def refresh_requests(oidc):
     return [q for q in oidc.requests() if q["path"] == "/token" and "refresh_token" in q["body_keys"]]
 
@@ -65,8 +78,8 @@ def refresh_requests(oidc):
 def test_twenty_concurrent_callers_cause_one_refresh_with_the_client_secret(authorized):
     server, store, sources, oidc, _ = authorized
     record = load_client(store, "remote")
-    before = load_token(store, record)
-    assert before.expires_within(60)  # a 30 s token is inside the 60 s margin
+    before = near_its_end(store, record)
+    assert before.refresh_due(60)
     refresher = Refresher(store, secret_lookup(server, sources), lambda r: oauth_session(r))
     results, errors = [], []
 
@@ -98,7 +111,7 @@ def test_twenty_concurrent_callers_cause_one_refresh_with_the_client_secret(auth
 def test_a_revoked_grant_gives_the_authorize_message(authorized):
     server, store, sources, oidc, client = authorized
     record = load_client(store, "remote")
-    token = load_token(store, record)
+    token = near_its_end(store, record)
     revoked = token_request(oidc.url("/token/revocation"), client, {"token": token.refresh_token})
     assert revoked.status_code == 200
     refresher = Refresher(store, secret_lookup(server, sources), lambda r: oauth_session(r))
