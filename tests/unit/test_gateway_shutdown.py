@@ -77,7 +77,9 @@ def test_log_lines_are_written_by_the_log_thread_in_order_in_batches_and_all_at_
 
     logger = logging.getLogger("docker_mcp.gateway")
     monkeypatch.setattr(logger, "handlers", [Recorder()])
+    monkeypatch.setattr(logger, "disabled", False)
     monkeypatch.setattr(logger, "level", logging.INFO)
+    logging.getLogger().manager._clear_cache()  # another test's level may be cached
     monkeypatch.setattr(run, "LOG_BATCH_SECONDS", 600)  # the end of serving writes at once
     with run._logging_off_the_loop():
         for i in range(200):
@@ -86,3 +88,5 @@ def test_log_lines_are_written_by_the_log_thread_in_order_in_batches_and_all_at_
     assert [line for line, _ in written] == [f"line {i} of a burst" for i in range(200)]
     assert {thread for _, thread in written} == {"docker-mcp-log"}
     assert isinstance(logger.handlers[0], Recorder)  # the handlers are back
+    monkeypatch.undo()
+    logging.getLogger().manager._clear_cache()
