@@ -1,5 +1,6 @@
 """The loopback callback server: it listens on the redirect URI's host, port and path, answers a
-callback with a wrong or missing state with 400 and keeps waiting, and ends at the first valid one."""
+callback with a wrong or missing state with 400 and keeps waiting, and ends at the first valid one.
+A response from another authorization server than the one asked (RFC 9207 `iss`) ends it with an error."""
 
 from __future__ import annotations
 
@@ -30,6 +31,43 @@ class Redirect:
     host: str
     port: int
     path: str
+
+
+@dataclass(frozen=True)
+class ExpectedIssuer:
+    """The authorization server an authorization response must come from: the `issuer` of its RFC 8414
+    metadata, and whether that metadata says `authorization_response_iss_parameter_supported: true`."""
+
+    issuer: str
+    required: bool = False
+
+
+def check_iss(iss: str | None, expected: ExpectedIssuer | None, sent: tuple[str, ...] = ()) -> None:
+    """RFC 9207 §2.4: the `iss` of an authorization response (None when absent) against the issuer the
+    request was sent to, by simple string comparison (RFC 3986 §6.2.1): no normalisation, so
+    `https://as.example/` is not `https://as.example`. A present `iss` is always compared; an absent one
+    is refused only when the metadata advertised the parameter. `expected` None (the authorization
+    server was not discovered: both endpoints come from the catalog) checks nothing. `sent`: values the
+    request carried (the code), never printed. Raises CallbackError naming what was expected and what
+    came, before any token request."""
+    if expected is None:
+        return
+    if iss is None:
+        if expected.required:
+            raise CallbackError(
+                f"authorization failed: the authorization response has no iss, but {expected.issuer} says it "
+                "sends one (authorization_response_iss_parameter_supported, RFC 9207); no token was requested: "
+                "authorize again"
+            )
+        return
+    if iss != expected.issuer:
+        shown = untrusted_text(iss, sent, 120)
+        received = f'"{shown}"' if shown is not None else "a value that repeats what was sent"
+        raise CallbackError(
+            f"authorization failed: the authorization response names the issuer {received}, not "
+            f"{expected.issuer} (iss, RFC 9207): it may come from another authorization server, so no token "
+            "was requested: authorize again, and tell the server's operator if it repeats"
+        )
 
 
 def choose_redirect(configured: str | None, callback_port: int | None, warn: Any = None) -> Redirect:
@@ -88,9 +126,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class CallbackServer:
-    def __init__(self, redirect: Redirect, state: str) -> None:
+    def __init__(self, redirect: Redirect, state: str, issuer: ExpectedIssuer | None = None) -> None:
         self.redirect = redirect
         self.state = state
+        self.issuer = issuer  # RFC 9207: None when the authorization server was not discovered
         self._done = threading.Event()
         self._code: str | None = None
         self._error: str | None = None
@@ -117,28 +156,38 @@ class CallbackServer:
         if url.path != self.redirect.path:
             self._reply(request, 404, "Not found")
             return
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         with self._lock:
             if self._done.is_set() or query.get("state") != self.state:
                 self._reply(
                     request, 400, "Invalid or missing state parameter: this is not the authorization in progress."
                 )
                 return
-            if query.get("error"):
-                # the browser brings whatever the authorization server (or a page) put in the URL
-                detail = untrusted_text(query["error"], limit=80) or "error"
-                description = untrusted_text(query.get("error_description", ""))
-                if description:
-                    detail += f" - {description}"
-                self._error = f"authorization failed: {detail}"
-                self._reply(request, 400, f"Authorization failed: {detail}")
-            elif not query.get("code"):
-                self._error = "authorization failed: the callback had no authorization code"
-                self._reply(request, 400, "Missing authorization code in callback")
+            try:  # an error response too may come from another server (RFC 9207 §2.4)
+                check_iss(query.get("iss"), self.issuer, (query.get("code") or "",))
+            except CallbackError as e:
+                self._error = str(e)
+                self._reply(request, 400, "Authorization failed: " + self._error.removeprefix("authorization failed: "))
             else:
-                self._code = query["code"]
-                self._reply(request, 200, SUCCESS_PAGE, "text/html; charset=utf-8")
+                self._take(request, query)
             self._done.set()
+
+    def _take(self, request: _Handler, query: dict[str, str]) -> None:
+        """The code, or the error, of this authorization's response."""
+        if query.get("error"):
+            # the browser brings whatever the authorization server (or a page) put in the URL
+            detail = untrusted_text(query["error"], limit=80) or "error"
+            description = untrusted_text(query.get("error_description", ""))
+            if description:
+                detail += f" - {description}"
+            self._error = f"authorization failed: {detail}"
+            self._reply(request, 400, f"Authorization failed: {detail}")
+        elif not query.get("code"):
+            self._error = "authorization failed: the callback had no authorization code"
+            self._reply(request, 400, "Missing authorization code in callback")
+        else:
+            self._code = query["code"]
+            self._reply(request, 200, SUCCESS_PAGE, "text/html; charset=utf-8")
 
     @staticmethod
     def _reply(request: _Handler, status: int, body: str, content_type: str = "text/plain; charset=utf-8") -> None:

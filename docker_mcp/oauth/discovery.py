@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..errors import untrusted_text
 from .errors import DiscoveryError
 from .http import check_url, describe_failure
 
@@ -31,6 +32,7 @@ class AuthorizationServerMetadata:
     scopes_supported: tuple[str, ...] = ()
     token_endpoint_auth_methods_supported: tuple[str, ...] = ()
     code_challenge_methods_supported: tuple[str, ...] = ()
+    authorization_response_iss_parameter_supported: bool = False  # RFC 9207 §3: `iss` in every response
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,26 @@ def authorization_server_metadata_urls(issuer: str) -> list[str]:
     return list(dict.fromkeys(candidates))
 
 
+def metadata_issuer_matches(issuer: object, expected: str, from_server_url: bool = False) -> bool:
+    """RFC 8414 §3.3 (and OpenID Connect Discovery §4.3): the metadata's `issuer` must be identical to
+    the issuer identifier its well-known URL was built from, by simple string comparison.
+    `from_server_url`: that identifier is the MCP server URL's origin, MCP's fallback when no
+    protected-resource document names an authorization server; `https://h/` then names the same server
+    as `https://h` (the well-known URL is the same for both)."""
+    if not isinstance(issuer, str) or not issuer:
+        return False
+    return issuer == expected or (from_server_url and same_issuer(issuer, expected))
+
+
+def same_issuer(a: str, b: str) -> bool:
+    """Whether two issuer identifiers name one authorization server: identical strings (RFC 8414 §3.3),
+    or an origin with and without its trailing slash. SEP-2352 binds a registered client to one."""
+    if a == b:
+        return True
+    shorter, longer = sorted((a, b), key=len)
+    return longer == shorter + "/" and shorter == origin(shorter)
+
+
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
@@ -111,8 +133,11 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def probe(session: Any, server_url: str) -> list[Challenge]:
-    """Ask the MCP server to initialize without a token; a 401 names its protected-resource metadata."""
-    body = {
+    """The challenges of the MCP server's 401 (RFC 6750 §3, RFC 9728 §5.1): it is asked to `initialize`
+    without a token, and, when it answers without a challenge (a server may authorize per method), to
+    `tools/list`. [] when neither names a challenge, or the URL redirects (the well-known URLs come next).
+    Raises DiscoveryError when the server cannot be reached or answers beyond the bounds."""
+    initialize = {
         "jsonrpc": "2.0",
         "id": 1,
         "method": "initialize",
@@ -122,17 +147,33 @@ def probe(session: Any, server_url: str) -> list[Challenge]:
             "clientInfo": {"name": "docker-mcp", "version": "1"},
         },
     }
+    headers = {"Accept": "application/json, text/event-stream"}
+    response = _post(session, server_url, initialize, headers)
+    if response is None:
+        return []
+    challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
+    if challenges or response.status_code == 401:
+        return challenges
+    session_id = response.headers.get("Mcp-Session-Id")
+    if session_id:
+        headers["Mcp-Session-Id"] = session_id
+    headers["MCP-Protocol-Version"] = "2025-06-18"
+    response = _post(session, server_url, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers)
+    return parse_www_authenticate(response.headers.get("WWW-Authenticate", "")) if response is not None else []
+
+
+def _post(session: Any, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    """The response to a probe; None for a redirect."""
     from ..bounded_http import ResponseRefused
 
     try:
-        response = session.post(server_url, json=body, headers={"Accept": "application/json, text/event-stream"})
+        return session.post(url, json=body, headers=dict(headers))
     except ResponseRefused as e:
         if e.kind == "redirect":
-            return []  # e.g. a trailing-slash redirect: no challenge here, the well-known URLs are next
-        raise DiscoveryError(f"cannot use {server_url}: it {e.reason}") from None
+            return None  # e.g. a trailing-slash redirect: no challenge here, the well-known URLs are next
+        raise DiscoveryError(f"cannot use {url}: it {e.reason}") from None
     except Exception as e:
-        raise DiscoveryError(f"cannot reach {server_url}: {describe_failure(e)}") from None
-    return parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
+        raise DiscoveryError(f"cannot reach {url}: {describe_failure(e)}") from None
 
 
 class _NotAnObject(Exception):
@@ -166,7 +207,13 @@ def _get_json(session: Any, url: str, failures: dict[str, str]) -> dict[str, Any
     return data
 
 
-def fetch_protected_resource(session: Any, server_url: str, challenges: list[Challenge]) -> dict[str, Any] | None:
+def fetch_protected_resource(
+    session: Any, server_url: str, challenges: list[Challenge]
+) -> tuple[str, dict[str, Any]] | None:
+    """RFC 9728 §3.1: the protected-resource document of the MCP server, as (the URL it came from, the
+    JSON object): at the challenge's `resource_metadata` URL, else at protected_resource_metadata_urls.
+    None when there is none (MCP's fallback applies then). Raises DiscoveryError when a URL stalls or
+    answers too much, OAuthError for a URL check_url refuses. Its `resource` is not checked here."""
     named = next((c.params["resource_metadata"] for c in challenges if c.params.get("resource_metadata")), None)
     failures: dict[str, str] = {}  # not reported: without a document, MCP's fallback applies
     for url in [named] if named else protected_resource_metadata_urls(server_url):
@@ -176,11 +223,17 @@ def fetch_protected_resource(session: Any, server_url: str, challenges: list[Cha
         except _NotAnObject:
             continue  # e.g. a web app's catch-all page: look further
         if data is not None:
-            return data
+            return url, data
     return None
 
 
-def fetch_authorization_server(session: Any, issuer: str) -> AuthorizationServerMetadata:
+def fetch_authorization_server(session: Any, issuer: str, from_server_url: bool = False) -> AuthorizationServerMetadata:
+    """The RFC 8414 metadata of the authorization server `issuer` (the protected resource's
+    `authorization_servers[0]`), tried at each of authorization_server_metadata_urls. The first JSON
+    object found must name `issuer` as its `issuer` (RFC 8414 §3.3; `from_server_url`: see
+    metadata_issuer_matches), else it is not used. Raises DiscoveryError: nothing found (naming each URL
+    tried), an answer that is not a JSON object, another issuer, a metadata key of the wrong type; and
+    OAuthError for an endpoint that check_url refuses."""
     tried = authorization_server_metadata_urls(issuer)
     malformed: list[str] = []
     failures: dict[str, str] = {}  # URL -> why nothing was read there, when it was not an HTTP status
@@ -192,6 +245,8 @@ def fetch_authorization_server(session: Any, issuer: str) -> AuthorizationServer
             malformed.append(url)
             continue
         if data is not None:
+            if not metadata_issuer_matches(data.get("issuer"), issuer, from_server_url):
+                raise DiscoveryError(_issuer_mismatch(data.get("issuer"), issuer, url))
             return parse_authorization_server(data, url)
     if malformed:
         raise DiscoveryError(f"authorization server metadata at {malformed[0]} is not a JSON object: check the server")
@@ -199,6 +254,25 @@ def fetch_authorization_server(session: Any, issuer: str) -> AuthorizationServer
     raise DiscoveryError(
         f"no authorization server metadata for {issuer} (tried {attempts}); "
         "set oauth.credentials.authorizationEndpoint and tokenEndpoint in the catalog entry"
+    )
+
+
+def _resource_mismatch(resource: str, server_url: str, document_url: str) -> str:
+    shown = untrusted_text(resource, limit=120) or "?"
+    return (
+        f'the protected resource metadata at {document_url} is for "{shown}", not for {server_url} '
+        "(RFC 9728 §3.3: the same origin, and a path prefix of the URL), so it is not trusted: check remote.url "
+        "in the catalog entry"
+    )
+
+
+def _issuer_mismatch(found: object, issuer: str, url: str) -> str:
+    named = untrusted_text(found, limit=120) if isinstance(found, str) and found else None
+    what = f'names the issuer "{named}"' if named is not None else "has no issuer"
+    return (
+        f"authorization server metadata at {url} {what}, not {issuer}, the issuer it was fetched for "
+        "(RFC 8414 §3.3), so it is not used: check the authorization server the MCP server names, or set "
+        "oauth.credentials.authorizationEndpoint and tokenEndpoint in the catalog entry"
     )
 
 
@@ -227,31 +301,49 @@ def parse_authorization_server(data: dict[str, Any], url: str) -> AuthorizationS
         scopes_supported=texts("scopes_supported"),
         token_endpoint_auth_methods_supported=texts("token_endpoint_auth_methods_supported"),
         code_challenge_methods_supported=texts("code_challenge_methods_supported"),
+        authorization_response_iss_parameter_supported=data.get("authorization_response_iss_parameter_supported")
+        is True,
     )
 
 
 def discover(session: Any, server_url: str) -> Discovery:
-    """The authorization server of an MCP server and its metadata."""
+    """The authorization server of the MCP server at `server_url` and its metadata: a 401 challenge,
+    the RFC 9728 protected-resource document, then the RFC 8414 metadata of its `authorization_servers[0]`
+    (else of the server URL's origin). A document whose `resource` does not cover `server_url` (RFC 9728
+    §3.3: same origin, and its path a prefix of the URL's on a segment boundary) is not trusted; metadata
+    naming another `issuer` is not used (RFC 8414 §3.3). Raises DiscoveryError (one line, naming what
+    was expected and found) or OAuthError (a URL check_url refuses)."""
     check_url(server_url, "remote server URL")
     challenges = probe(session, server_url)
-    resource_metadata = fetch_protected_resource(session, server_url, challenges)
+    found = fetch_protected_resource(session, server_url, challenges)
     resource = server_url
     authorization_server = origin(server_url)  # MCP's fallback when there is no RFC 9728 document
-    scopes: tuple[str, ...] = ()
-    if resource_metadata is not None:
+    named = False  # whether a protected-resource document named the authorization server
+    resource_metadata: dict[str, Any] | None = None
+    if found is not None:
+        document_url, resource_metadata = found
         if isinstance(resource_metadata.get("resource"), str) and resource_metadata["resource"]:
             resource = resource_metadata["resource"]
+            if not resource_covers(resource, server_url):
+                raise DiscoveryError(_resource_mismatch(resource, server_url, document_url))
         servers = resource_metadata.get("authorization_servers")
         single = resource_metadata.get("authorization_server")  # the Go plugin's non-standard key
         if isinstance(servers, list) and servers and isinstance(servers[0], str):
-            authorization_server = servers[0]
+            authorization_server, named = servers[0], True
         elif isinstance(single, str) and single:
-            authorization_server = single
-        found = resource_metadata.get("scopes_supported") or resource_metadata.get("scopes") or []
-        if isinstance(found, list):
-            scopes = tuple(s for s in found if isinstance(s, str))
-    if not scopes:
-        scopes = tuple(s for c in challenges if c.scheme.lower() == "bearer" for s in c.params.get("scope", "").split())
+            authorization_server, named = single, True
     check_url(authorization_server, "authorization server")
-    metadata = fetch_authorization_server(session, authorization_server)
-    return Discovery(resource, authorization_server, metadata, scopes)
+    metadata = fetch_authorization_server(session, authorization_server, from_server_url=not named)
+    return Discovery(resource, authorization_server, metadata, select_scopes(challenges, resource_metadata))
+
+
+def select_scopes(challenges: list[Challenge], resource_metadata: dict[str, Any] | None) -> tuple[str, ...]:
+    """MCP's scope selection strategy (authorization spec 2025-11-25 and later): the `scope` of the
+    401's Bearer challenge (RFC 6750 §3), else the protected-resource document's `scopes_supported` (or
+    the Go plugin's non-standard `scopes`), else none, and the authorization request has no `scope`.
+    The catalog's `oauth.scopes` and `--scopes` come before all of these (flow.py)."""
+    challenged = [s for c in challenges if c.scheme.lower() == "bearer" for s in c.params.get("scope", "").split()]
+    if challenged:
+        return tuple(dict.fromkeys(challenged))
+    listed = (resource_metadata or {}).get("scopes_supported") or (resource_metadata or {}).get("scopes") or []
+    return tuple(s for s in listed if isinstance(s, str)) if isinstance(listed, list) else ()

@@ -14,9 +14,9 @@ from ..catalog.schema import Server
 from ..output import redact_credentials
 from ..secrets.resolver import SecretSources, resolve_secret
 from ..secrets.store import CredentialStore
-from .callback import CallbackServer, choose_redirect
+from .callback import CallbackServer, ExpectedIssuer, choose_redirect
 from .clients import DCR, PRE_REGISTERED, ClientRecord, delete_client, load_client, save_client, stored_client_servers
-from .discovery import discover, resource_covers
+from .discovery import Discovery, discover, resource_covers, same_issuer
 from .errors import OAuthError
 from .http import check_url, describe_failure, new_session
 from .registration import register
@@ -74,7 +74,8 @@ def authorize(
     )
     http = new_session()
     previous = load_client(store, name)
-    record, advertised = _choose_client(server, url, redirect.uri, previous, http, store, options, out)
+    record, discovery = _choose_client(server, url, redirect.uri, previous, http, store, options, out)
+    advertised = discovery.metadata.token_endpoint_auth_methods_supported if discovery else ()
     lookup = secret_lookup(server, sources)
     if record.client_secret_ref:
         lookup(record)  # fail now, not after the browser step, when the secret is not set anywhere
@@ -85,7 +86,7 @@ def authorize(
     session = oauth_session(record, scopes)
     resource = record.resource_url or url
     auth_url, state = session.authorization_url(record.authorization_endpoint, resource=resource)
-    with CallbackServer(redirect, state) as callback:
+    with CallbackServer(redirect, state, expected_issuer(record, discovery)) as callback:
         if options.open_browser:
             out(f"Opening your browser for authentication. If it doesn't open automatically, please visit: {auth_url}")
             try:
@@ -112,6 +113,16 @@ def authorize(
     return token
 
 
+def expected_issuer(record: ClientRecord, discovery: Discovery | None) -> ExpectedIssuer | None:
+    """Whom the authorization response must come from (RFC 9207): the discovered authorization server,
+    when the authorization request goes to its authorization endpoint. None when it goes elsewhere — both
+    endpoints, or the authorization endpoint, configured in the catalog — where no issuer is known."""
+    if discovery is None or record.authorization_endpoint != discovery.metadata.authorization_endpoint:
+        return None
+    metadata = discovery.metadata
+    return ExpectedIssuer(metadata.issuer, metadata.authorization_response_iss_parameter_supported)
+
+
 def _choose_client(
     server: Server,
     url: str,
@@ -121,8 +132,10 @@ def _choose_client(
     store: CredentialStore,
     options: AuthorizeOptions,
     out: Print,
-) -> tuple[ClientRecord, tuple[str, ...]]:
-    """The client record to authorize with, and the client-authentication methods the server advertises."""
+) -> tuple[ClientRecord, Discovery | None]:
+    """The client record to authorize with, and what discovery found (None when nothing was discovered:
+    both endpoints configured). A stored DCR client is reused only for the same resource, authorization
+    server (SEP-2352) and redirect URI; otherwise a client is registered again."""
     credentials = server.oauth.credentials if server.oauth else None
     catalog_scopes = server.oauth.scopes if server.oauth else ()
     if credentials is not None:
@@ -161,29 +174,68 @@ def _choose_client(
             scopes_supported=discovery.metadata.scopes_supported if discovery else (),
             registered_at=datetime.now().astimezone().isoformat(),
         )
-        advertised = discovery.metadata.token_endpoint_auth_methods_supported if discovery else ()
-        return record, advertised
+        return record, discovery
 
+    discovery = None
     if previous is not None and previous.client_type == DCR and previous.client_id:
         if not resource_covers(previous.resource_url, url):  # the catalog now gives another server
             out(f"Registering again: the registered client was for {redact_credentials(previous.resource_url)}")
-        elif previous.redirect_uri == redirect_uri:
-            out(f"Using the registered client {previous.client_id}")
-            return replace(previous, scopes=catalog_scopes or previous.scopes), ()
         else:
-            out(
-                f'Re-registering the client (redirect URI changed from "{previous.redirect_uri}" to "{redirect_uri}")...'
-            )
+            discovery = discover(http, url)  # whose client it is, and the endpoints as they are now
+            elsewhere = registered_elsewhere(previous, discovery)
+            if elsewhere:  # SEP-2352: a registration is valid at the authorization server that made it only
+                now = redact_credentials(discovery.authorization_server)
+                out(
+                    f"Registering again: the registered client belongs to {redact_credentials(elsewhere)}, and "
+                    f"{server.name} now names the authorization server {now}"
+                )
+            elif previous.redirect_uri == redirect_uri:
+                out(f"Using the registered client {previous.client_id}")
+                return _reused(previous, discovery, catalog_scopes or discovery.scopes), discovery
+            else:
+                out(
+                    f'Re-registering the client (redirect URI changed from "{previous.redirect_uri}" '
+                    f'to "{redirect_uri}")...'
+                )
     if not options.dcr_enabled:
         raise OAuthError(
             f"{server.name} has no pre-registered client (oauth.credentials) and dynamic client registration is "
             "disabled: run 'docker mcp feature enable mcp-oauth-dcr' or add oauth.credentials to its catalog entry"
         )
-    discovery = discover(http, url)
+    discovery = discovery or discover(http, url)
     out(f"Registering a client with {discovery.authorization_server} (dynamic client registration)...")
     record = register(http, server.name, discovery, redirect_uri, catalog_scopes or discovery.scopes)
     save_client(store, record)  # kept even if this authorization fails: the next one reuses the client
-    return record, discovery.metadata.token_endpoint_auth_methods_supported
+    if previous is not None and previous.authorization_endpoint != record.authorization_endpoint:
+        delete_token(store, previous)  # the replaced client's token: stored under a key nothing reads now
+    return record, discovery
+
+
+def registered_elsewhere(previous: ClientRecord, discovery: Discovery) -> str:
+    """SEP-2352: the authorization server a stored DCR client was registered at, when it is not the one
+    discovery names now (else ""). A record without `authorizationServer` is judged by its authorization
+    endpoint."""
+    if previous.authorization_server:
+        same = same_issuer(previous.authorization_server, discovery.authorization_server)
+        return "" if same else previous.authorization_server
+    if previous.authorization_endpoint and previous.authorization_endpoint != discovery.metadata.authorization_endpoint:
+        return previous.authorization_endpoint
+    return ""
+
+
+def _reused(previous: ClientRecord, discovery: Discovery, scopes: tuple[str, ...]) -> ClientRecord:
+    """A stored DCR client of the same authorization server, with the endpoints and resource its
+    discovery gives now."""
+    metadata = discovery.metadata
+    return replace(
+        previous,
+        authorization_endpoint=metadata.authorization_endpoint,
+        token_endpoint=metadata.token_endpoint,
+        revocation_endpoint=metadata.revocation_endpoint or "",
+        resource_url=discovery.resource,
+        scopes=scopes,
+        scopes_supported=metadata.scopes_supported,
+    )
 
 
 # --- revoke and list ---

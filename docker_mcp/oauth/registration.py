@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import untrusted_text
 from .clients import DCR, ClientRecord
@@ -20,9 +21,24 @@ def requested_auth_method(advertised: tuple[str, ...]) -> str:
     return "client_secret_basic" if "client_secret_basic" in advertised else "client_secret_post"
 
 
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def application_type(redirect_uri: str) -> str:
+    """SEP-837 (OpenID Connect Dynamic Client Registration §2 `application_type`): "native" for a client
+    whose redirect URI is http on a loopback host, as this command-line client's always is; else "web"."""
+    parts = urlsplit(redirect_uri)
+    return "native" if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS else "web"
+
+
 def register(
     session: Any, server: str, discovery: Discovery, redirect_uri: str, scopes: tuple[str, ...]
 ) -> ClientRecord:
+    """RFC 7591 §3.1: register a client for `server` at the discovered registration endpoint, for
+    `redirect_uri` (loopback: `application_type` "native", SEP-837) and `scopes`; a public client where
+    the server allows `none`. Returns the DCR client record (not stored), bound to the discovered
+    authorization server (SEP-2352). Raises RegistrationError: no registration endpoint, a refusal
+    (HTTP status and the server's reason), no `client_id`; OAuthError for an endpoint check_url refuses."""
     endpoint = discovery.metadata.registration_endpoint
     if not endpoint:
         raise RegistrationError(
@@ -36,6 +52,7 @@ def register(
         "token_endpoint_auth_method": requested_auth_method(discovery.metadata.token_endpoint_auth_methods_supported),
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
+        "application_type": application_type(redirect_uri),
     }
     if scopes:
         body["scope"] = " ".join(scopes)
