@@ -47,13 +47,17 @@ def gnupg_home(tmp_path_factory):
     subprocess.run(["gpgconf", "--kill", "all"], env=env, capture_output=True)
 
 
-@pytest.fixture
-def pass_env(gnupg_home, tmp_path) -> dict[str, str]:
-    """Environment for a fresh password store that docker-credential-pass uses."""
+def password_store(gnupg_home: tuple[str, str], directory: str) -> dict[str, str]:
+    """Environment for a fresh password store in `directory` that docker-credential-pass uses."""
     home, fingerprint = gnupg_home
-    env = {"GNUPGHOME": home, "PASSWORD_STORE_DIR": str(tmp_path / "password-store")}
+    env = {"GNUPGHOME": home, "PASSWORD_STORE_DIR": directory}
     subprocess.run(["pass", "init", fingerprint], env={**os.environ, **env}, check=True, capture_output=True)
     return env
+
+
+@pytest.fixture
+def pass_env(gnupg_home, tmp_path) -> dict[str, str]:
+    return password_store(gnupg_home, str(tmp_path / "password-store"))
 
 
 @pytest.fixture

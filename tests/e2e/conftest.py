@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -50,16 +51,24 @@ def shiv_root(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("shiv-root"))
 
 
-@pytest.fixture
-def plugin(installed_config, shiv_root, tmp_path) -> Plugin:
-    """A fresh user: new HOME and DOCKER_CONFIG with the installed plugin in cli-plugins/."""
-    home = tmp_path / "home"
+def new_user(installed_config: str, shiv_root: str, home: Path, *, link: bool = False) -> Plugin:
+    """A fresh user: new HOME and DOCKER_CONFIG (HOME/.docker) with the installed plugin in cli-plugins/,
+    copied, or symlinked (`link`) where a test makes many users of the same build."""
     config = home / ".docker"
     (config / "cli-plugins").mkdir(parents=True)
-    shutil.copy2(os.path.join(installed_config, "cli-plugins", "docker-mcp"), config / "cli-plugins")
+    installed = os.path.join(installed_config, "cli-plugins", "docker-mcp")
+    if link:
+        os.symlink(installed, config / "cli-plugins" / "docker-mcp")
+    else:
+        shutil.copy2(installed, config / "cli-plugins")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "SHIV_"))}
     env.update(HOME=str(home), DOCKER_CONFIG=str(config), SHIV_ROOT=shiv_root)
     return Plugin(str(config), str(home), env)
+
+
+@pytest.fixture
+def plugin(installed_config, shiv_root, tmp_path) -> Plugin:
+    return new_user(installed_config, shiv_root, tmp_path / "home")
 
 
 @pytest.fixture

@@ -8,87 +8,35 @@ scripts/ensure-conformance installs the suite, node 22 for it, and the everythin
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 from tests.conftest import ROOT
+from tests.e2e.conformance_suite import ANSI, SUITE_DIR, SuiteRun, baseline_problems, suite_env
 from tests.e2e.oauth_support import free_port
 from tests.e2e.test_gateway_http import start_gateway, stop
 from tests.e2e.test_gateway_remote import import_remote
 
-SUITE_DIR = Path(ROOT) / "tests" / "conformance"
-NODE_BIN = Path(ROOT) / ".conformance" / "node" / "node_modules" / ".bin"
 EVERYTHING_SERVER = Path(ROOT) / ".conformance" / "everything-server-2.3.0" / "bin" / "mcp-everything-server"
 DEFAULT_SCENARIOS = 31  # what `conformance server` runs by default at the pinned 0.2.0-alpha.12
-# The suite's rule (its expected-failures check): a scenario fails when any of its checks is one of these.
-FAILING = ("FAILURE", "WARNING")
 RESULT_DIR = re.compile(r"^server-(?P<scenario>.+)-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@dataclass
-class SuiteRun:
-    returncode: int
-    output: str  # stdout and stderr, colours removed
-    failures: dict[str, list[str]] = field(default_factory=dict)  # scenario -> why, for every scenario run
-    checks: dict[str, tuple[int, int]] = field(default_factory=dict)  # scenario -> (passed, failed) checks
-
-    def table(self, title: str) -> str:
-        passed, failed = (sum(counts[i] for counts in self.checks.values()) for i in (0, 1))
-        scenarios = f"{sum(not why for why in self.failures.values())} of {len(self.failures)} scenarios pass"
-        rows = [f"{title}: {scenarios} ({passed} checks passed, {failed} failed)"]
-        for scenario, why in self.failures.items():
-            ok, bad = self.checks[scenario]
-            verdict = "FAIL" if why else "pass"
-            rows.append(f"  {verdict}  {scenario:32} {ok} passed, {bad} failed  {'; '.join(why)}".rstrip())
-        return "\n".join(rows)
 
 
 def run_suite(url: str, baseline: Path, out: Path) -> SuiteRun:
     """`npx conformance server` with its default scenarios, the baseline as --expected-failures, and each
     scenario's checks.json under `out` (the suite's own servers listen on ports the kernel picks)."""
-    env = {
-        **os.environ,
-        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
-        "NPM_CONFIG_UPDATE_NOTIFIER": "false",
-    }
     argv = ["npx", "--no", "conformance", "server", "--url", url, "--expected-failures", str(baseline), "-o", str(out)]
-    r = subprocess.run(argv, cwd=SUITE_DIR, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(argv, cwd=SUITE_DIR, env=suite_env(), capture_output=True, text=True, timeout=300)
     run = SuiteRun(r.returncode, ANSI.sub("", r.stdout + r.stderr))
     for result in sorted(out.iterdir(), key=lambda p: p.stat().st_mtime):
         named = RESULT_DIR.match(result.name)
         assert named, f"the suite wrote {result.name}, not server-<scenario>-<time>:\n{run.output[-3000:]}"
-        checks = json.loads((result / "checks.json").read_text())
-        scenario = named["scenario"]
-        bad = [c for c in checks if c["status"] in FAILING]
-        run.failures[scenario] = [f"{c['id']}: {c.get('errorMessage') or c['status']}" for c in bad]
-        run.checks[scenario] = (sum(c["status"] == "SUCCESS" for c in checks), len(bad))
+        run.add(named["scenario"], result / "checks.json")
     return run
-
-
-def baseline_problems(run: SuiteRun, baseline: Path, where: str) -> list[str]:
-    """What makes the run disagree with the baseline, one line each, saying what to do."""
-    listed = YAML(typ="safe").load(baseline.read_text()).get("server") or []
-    name = baseline.relative_to(ROOT)
-    problems = [f"{s} is listed in {name} but the suite ran no such scenario" for s in listed if s not in run.failures]
-    for scenario, why in run.failures.items():
-        if scenario in listed and not why:
-            problems.append(f"{scenario} now passes {where}: remove its stale entry from {name}")
-        if scenario not in listed and why:
-            problems.append(f"{scenario} fails {where} (a regression, not in {name}): {'; '.join(why)}")
-    if len(run.failures) != DEFAULT_SCENARIOS:
-        problems.append(f"the suite ran {len(run.failures)} scenarios, not {DEFAULT_SCENARIOS}")
-    if run.returncode != 0 and not problems:
-        problems.append(f"the suite exited {run.returncode}:\n{run.output[-3000:]}")
-    return problems
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +64,7 @@ def test_the_everything_server_alone_passes_every_scenario_but_the_listed_ones(e
     baseline = SUITE_DIR / "server-expected-failures-direct.yml"
     run = run_suite(everything_server, baseline, tmp_path / "results")
     print("\n" + run.table("directly"))
-    problems = baseline_problems(run, baseline, "directly")
+    problems = baseline_problems(run, baseline, "directly", "server", DEFAULT_SCENARIOS)
     assert not problems, "\n".join([*problems, run.table("directly")])
 
 
@@ -141,5 +89,5 @@ def test_through_the_gateway_exactly_the_listed_scenarios_fail(gateway_user, eve
     finally:
         err = stop(gateway)
     print("\n" + run.table("through the gateway"))
-    problems = baseline_problems(run, baseline, "through the gateway")
+    problems = baseline_problems(run, baseline, "through the gateway", "server", DEFAULT_SCENARIOS)
     assert not problems, "\n".join([*problems, run.table("through the gateway"), "gateway stderr:", err[-3000:]])
