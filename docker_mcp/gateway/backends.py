@@ -519,17 +519,40 @@ _GENERIC_HTTP_ERROR = "Server returned an error response"  # the SDK's error for
 
 class HttpStatus:
     """Remembers a remote server's last HTTP error answer ("HTTP 500 from <url>"), to say it instead of
-    the SDK's generic error."""
+    the SDK's generic error. A 403 whose `WWW-Authenticate: Bearer` challenge says `insufficient_scope`
+    (RFC 6750 §3.1; the MCP authorization spec's step-up) names the scope and the command that gets it,
+    and `on_insufficient_scope(scopes)` (run in a thread: it writes the token store) remembers the
+    scopes for that command."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: str = "", on_insufficient_scope: Callable[[tuple[str, ...]], Any] | None = None) -> None:
+        self.server = server
+        self.on_insufficient_scope = on_insufficient_scope
         self.failure: str | None = None
         self.oversized: str | None = None  # a message cut off by bounded_client, until explained
 
     async def hook(self, response: Any) -> None:
         if response.status_code >= 400:  # the query may hold a key: never shown
             self.failure = f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)}"
+            if response.status_code == 403:
+                await self._step_up(response.headers.get("WWW-Authenticate", ""))
         elif response.status_code < 300:
             self.failure = None
+
+    async def _step_up(self, header: str) -> None:
+        from ..errors import terminal_safe
+        from ..oauth.discovery import parse_www_authenticate
+
+        for challenge in parse_www_authenticate(header):
+            if challenge.scheme.lower() == "bearer" and challenge.params.get("error") == "insufficient_scope":
+                scopes = tuple(terminal_safe(challenge.params.get("scope", ""))[:1000].split())[:50]
+                if self.on_insufficient_scope is not None and scopes:
+                    await anyio.to_thread.run_sync(self.on_insufficient_scope, scopes)
+                wanted = f"the scope {' '.join(scopes)}" if scopes else "more scope"
+                self.failure = (
+                    f"{self.failure}: the token lacks {wanted} (insufficient_scope): "
+                    f"run 'docker mcp oauth authorize {self.server}'"
+                )
+                return
 
 
 MAX_MESSAGE_ENV = "DOCKER_MCP_MAX_MESSAGE_BYTES"

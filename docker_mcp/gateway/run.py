@@ -114,11 +114,22 @@ def make_backend(
             from .auth import BearerToken
 
             auth = BearerToken(tokens, server.name)
-        http = HttpStatus()
+        http = HttpStatus(server.name, _challenged_scopes_keeper(tokens, server.name))
         return Backend(server.name, remote_transport(server, headers, auth, http), auth=auth, http=http, shared=True)
     if server.image:
         return _container_backend(server, sources, config, options)
     raise BackendError(f"{server.name}: neither an image nor a remote.url: nothing to run")
+
+
+def _challenged_scopes_keeper(tokens: Any, server: str) -> Callable[[tuple[str, ...]], Any] | None:
+    """Where a 403 insufficient_scope's scopes are kept for the next `oauth authorize`: the client record
+    in the local token store (a Docker Desktop token has none: Desktop authorizes)."""
+    store = getattr(tokens, "store", None)
+    if store is None:
+        return None
+    from ..oauth.clients import add_challenged_scopes
+
+    return lambda scopes: add_challenged_scopes(store, server, scopes)
 
 
 def _container_backend(server: Server, sources: SecretSources, config: GatewayConfig, options: RunOptions) -> Backend:

@@ -45,6 +45,7 @@ class ClientRecord:
     client_secret: str = field(default="", repr=False)  # DCR: what the server issued
     client_name: str = ""
     registered_at: str = ""
+    challenged_scopes: tuple[str, ...] = ()  # a 403 insufficient_scope asked for these: the next authorize adds them
 
     @property
     def has_secret(self) -> bool:
@@ -73,6 +74,7 @@ class ClientRecord:
             "clientSecretRef": self.client_secret_ref,
             "clientSecret": self.client_secret,
             "revocationEndpoint": self.revocation_endpoint,
+            "challengedScopes": list(self.challenged_scopes),
         }
         keep = {"clientId", "providerName", "serverName", "registeredAt", "clientName", "clientType"}
         return {k: v for k, v in data.items() if v or k in keep}
@@ -104,6 +106,7 @@ class ClientRecord:
             client_secret=s("clientSecret"),
             client_name=s("clientName"),
             registered_at=s("registeredAt"),
+            challenged_scopes=t("challengedScopes"),
         )
 
 
@@ -134,3 +137,16 @@ def delete_client(store: CredentialStore, server: str) -> bool:
 def stored_client_servers(store: CredentialStore) -> list[str]:
     prefix, suffix = "https://", ".mcp-dcr"
     return sorted(k[len(prefix) : -len(suffix)] for k, u in store.list(prefix, suffix).items() if u == USERNAME)
+
+
+def add_challenged_scopes(store: CredentialStore, server: str, scopes: tuple[str, ...]) -> bool:
+    """Remember the scopes a server's 403 `insufficient_scope` challenge (RFC 6750 §3.1) asked for, so
+    that the next `oauth authorize` asks for them with those asked for before (MCP authorization spec,
+    scope challenge handling; SEP-2350). False when the server has no client record."""
+    record = load_client(store, server)
+    if record is None:
+        return False
+    wanted = tuple(dict.fromkeys((*record.challenged_scopes, *scopes)))
+    if wanted != record.challenged_scopes:
+        save_client(store, replace(record, challenged_scopes=wanted))
+    return True

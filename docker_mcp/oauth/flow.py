@@ -81,6 +81,13 @@ def authorize(
         lookup(record)  # fail now, not after the browser step, when the secret is not set anywhere
 
     scopes = tuple(options.scopes.split()) if options.scopes is not None else record.scopes
+    if options.scopes is None and previous is not None and previous.challenged_scopes:
+        # a 403 insufficient_scope asked for more: what was asked for before, and that (SEP-2350)
+        scopes = tuple(dict.fromkeys((*previous.scopes, *scopes, *previous.challenged_scopes)))
+        out(
+            f"Asking for the scope {' '.join(previous.challenged_scopes)} as well: {name} answered 403 insufficient_scope"
+        )
+    record = replace(record, scopes=scopes, challenged_scopes=())
     from .token_endpoint import exchange_code, oauth_session
 
     session = oauth_session(record, scopes)

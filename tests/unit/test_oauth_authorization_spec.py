@@ -529,3 +529,40 @@ def test_a_challenge_to_initialize_asks_nothing_more():
     session = PerMethodSession({PRM_URL: document, AS_URL: as_metadata()}, challenge, open_initialize=False)
     assert discover(session, MCP).scopes == ("mcp:basic",)
     assert [method for method, _ in session.posted] == ["initialize"]
+
+
+# --- step-up: a 403 insufficient_scope (RFC 6750 §3.1; SEP-2350) ---
+
+
+def test_a_403_insufficient_scope_names_the_scope_and_the_command_and_is_remembered():
+    import anyio
+    import httpx2
+
+    from docker_mcp.gateway.backends import HttpStatus
+
+    kept: list[tuple[str, ...]] = []
+    status = HttpStatus("notes", kept.append)
+    request = httpx2.Request("POST", "https://notes.example/mcp?key=PLANTED-key")
+    challenge = 'Bearer error="insufficient_scope", scope="notes:write", resource_metadata="https://x/.well-known"'
+    anyio.run(status.hook, httpx2.Response(403, headers={"WWW-Authenticate": challenge}, request=request))
+    assert status.failure == (
+        "HTTP 403 from https://notes.example/mcp: the token lacks the scope notes:write (insufficient_scope): "
+        "run 'docker mcp oauth authorize notes'"
+    )
+    assert kept == [("notes:write",)]
+    anyio.run(status.hook, httpx2.Response(403, request=request))  # a 403 without the challenge: as it was
+    assert status.failure == "HTTP 403 from https://notes.example/mcp" and kept == [("notes:write",)]
+
+
+def test_challenged_scopes_are_kept_in_the_client_record_and_added_once(pass_config):
+    from docker_mcp.oauth.clients import DCR, ClientRecord, add_challenged_scopes, load_client, save_client
+    from docker_mcp.secrets.store import open_store
+
+    store = open_store(pass_config)
+    assert add_challenged_scopes(store, "notes", ("notes:write",)) is False  # no client: nothing to keep
+    save_client(store, ClientRecord("notes", DCR, "client-1", scopes=("notes:read",)))
+    assert add_challenged_scopes(store, "notes", ("notes:write",))
+    assert add_challenged_scopes(store, "notes", ("notes:write", "notes:admin"))
+    record = load_client(store, "notes")
+    assert record.challenged_scopes == ("notes:write", "notes:admin") and record.scopes == ("notes:read",)
+    assert record.to_json()["challengedScopes"] == ["notes:write", "notes:admin"]
