@@ -99,8 +99,8 @@ class Backend:
         that the connection closed), else the error itself."""
         if self.auth is not None and self.auth.failure is not None:
             return str(self.auth.failure)
-        if self.http is not None and self.http.failure is not None and _GENERIC_HTTP_ERROR in str(e):
-            return self.http.failure
+        if self.http is not None and self.http.failure is not None and _GENERIC_HTTP_ERROR in describe(e):
+            return self.http.failure  # (describe: the SDK's error may come wrapped in an exception group)
         if self.http is not None and self.http.oversized is not None:
             reason, self.http.oversized = self.http.oversized, None
             return reason
@@ -519,14 +519,21 @@ _GENERIC_HTTP_ERROR = "Server returned an error response"  # the SDK's error for
 
 class HttpStatus:
     """Remembers a remote server's last HTTP error answer ("HTTP 500 from <url>"), to say it instead of
-    the SDK's generic error. A 403 whose `WWW-Authenticate: Bearer` challenge says `insufficient_scope`
+    the SDK's generic error. A 401 to a server the gateway sends no token (no `oauth` block, no client
+    stored) says to authorize it (`oauth authorize` registers a client for it). A 403 whose `WWW-Authenticate: Bearer` challenge says `insufficient_scope`
     (RFC 6750 §3.1; the MCP authorization spec's step-up) names the scope and the command that gets it,
     and `on_insufficient_scope(scopes)` (run in a thread: it writes the token store) remembers the
     scopes for that command."""
 
-    def __init__(self, server: str = "", on_insufficient_scope: Callable[[tuple[str, ...]], Any] | None = None) -> None:
+    def __init__(
+        self,
+        server: str = "",
+        on_insufficient_scope: Callable[[tuple[str, ...]], Any] | None = None,
+        sends_token: bool = True,
+    ) -> None:
         self.server = server
         self.on_insufficient_scope = on_insufficient_scope
+        self.sends_token = sends_token  # False: a 401 means the server wants an authorization it lacks
         self.failure: str | None = None
         self.oversized: str | None = None  # a message cut off by bounded_client, until explained
 
@@ -535,6 +542,8 @@ class HttpStatus:
             self.failure = f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)}"
             if response.status_code == 403:
                 await self._step_up(response.headers.get("WWW-Authenticate", ""))
+            elif response.status_code == 401 and not self.sends_token and self.server:
+                self.failure += f": it wants an authorization: run 'docker mcp oauth authorize {self.server}'"
         elif response.status_code < 300:
             self.failure = None
 

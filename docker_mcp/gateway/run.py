@@ -114,7 +114,7 @@ def make_backend(
             from .auth import BearerToken
 
             auth = BearerToken(tokens, server.name)
-        http = HttpStatus(server.name, _challenged_scopes_keeper(tokens, server.name))
+        http = HttpStatus(server.name, _challenged_scopes_keeper(tokens, server.name), sends_token=tokens is not None)
         return Backend(server.name, remote_transport(server, headers, auth, http), auth=auth, http=http, shared=True)
     if server.image:
         return _container_backend(server, sources, config, options)

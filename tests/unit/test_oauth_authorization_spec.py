@@ -566,3 +566,21 @@ def test_challenged_scopes_are_kept_in_the_client_record_and_added_once(pass_con
     record = load_client(store, "notes")
     assert record.challenged_scopes == ("notes:write", "notes:admin") and record.scopes == ("notes:read",)
     assert record.to_json()["challengedScopes"] == ["notes:write", "notes:admin"]
+
+
+def test_a_401_from_a_server_sent_no_token_says_to_authorize_it_and_one_sent_a_token_does_not():
+    import anyio
+    import httpx2
+
+    from docker_mcp.gateway.backends import HttpStatus
+
+    request = httpx2.Request("POST", "https://plain.example/mcp")
+    answer = httpx2.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="x"'}, request=request)
+    without = HttpStatus("plain", sends_token=False)
+    anyio.run(without.hook, answer)
+    assert without.failure == (
+        "HTTP 401 from https://plain.example/mcp: it wants an authorization: run 'docker mcp oauth authorize plain'"
+    )
+    with_token = HttpStatus("plain", sends_token=True)  # its token source says what to do (refresh, expired)
+    anyio.run(with_token.hook, answer)
+    assert with_token.failure == "HTTP 401 from https://plain.example/mcp"
