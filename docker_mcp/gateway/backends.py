@@ -517,6 +517,9 @@ def expand_headers(server: Server, resolve: Callable[[str, str | None], str]) ->
 _GENERIC_HTTP_ERROR = "Server returned an error response"  # the SDK's error for any other non-2xx answer
 
 
+STORE_TIMEOUT = 10.0  # seconds the gateway waits for the token store to keep a challenged scope
+
+
 class HttpStatus:
     """Remembers a remote server's last HTTP error answer ("HTTP 500 from <url>"), to say it instead of
     the SDK's generic error. A 401 to a server the gateway sends no token (no `oauth` block, no client
@@ -530,32 +533,42 @@ class HttpStatus:
         server: str = "",
         on_insufficient_scope: Callable[[tuple[str, ...]], Any] | None = None,
         sends_token: bool = True,
+        sent: Callable[[], tuple[str, ...]] = tuple,
     ) -> None:
         self.server = server
         self.on_insufficient_scope = on_insufficient_scope
         self.sends_token = sends_token  # False: a 401 means the server wants an authorization it lacks
+        self.sent = sent  # the credentials sent to the server: a challenge that echoes one is not used
         self.failure: str | None = None
         self.oversized: str | None = None  # a message cut off by bounded_client, until explained
 
     async def hook(self, response: Any) -> None:
         if response.status_code >= 400:  # the query may hold a key: never shown
             self.failure = f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)}"
-            if response.status_code == 403:
-                await self._step_up(response.headers.get("WWW-Authenticate", ""))
+            header = response.headers.get("WWW-Authenticate", "")
+            if response.status_code == 403 and "insufficient_scope" in header:
+                await self._step_up(header[:2048])  # bounded: the challenge parser is not linear
             elif response.status_code == 401 and not self.sends_token and self.server:
                 self.failure += f": it wants an authorization: run 'docker mcp oauth authorize {self.server}'"
         elif response.status_code < 300:
             self.failure = None
 
     async def _step_up(self, header: str) -> None:
-        from ..errors import terminal_safe
+        from ..errors import terminal_safe, untrusted_text
         from ..oauth.discovery import parse_www_authenticate
 
         for challenge in parse_www_authenticate(header):
             if challenge.scheme.lower() == "bearer" and challenge.params.get("error") == "insufficient_scope":
-                scopes = tuple(terminal_safe(challenge.params.get("scope", ""))[:1000].split())[:50]
+                scope = untrusted_text(challenge.params.get("scope", ""), self.sent(), 1000) or ""
+                scopes = tuple(terminal_safe(scope).split())[:50]
                 if self.on_insufficient_scope is not None and scopes:
-                    await anyio.to_thread.run_sync(self.on_insufficient_scope, scopes)
+                    try:  # the token store may be slow or broken: the message matters more
+                        with anyio.fail_after(STORE_TIMEOUT):
+                            await anyio.to_thread.run_sync(self.on_insufficient_scope, scopes, abandon_on_cancel=True)
+                    except Exception as e:
+                        log.warning(
+                            "! %s: could not keep the scope for the next authorize: %s", self.server, describe(e)
+                        )
                 wanted = f"the scope {' '.join(scopes)}" if scopes else "more scope"
                 self.failure = (
                     f"{self.failure}: the token lacks {wanted} (insufficient_scope): "

@@ -114,11 +114,24 @@ def make_backend(
             from .auth import BearerToken
 
             auth = BearerToken(tokens, server.name)
-        http = HttpStatus(server.name, _challenged_scopes_keeper(tokens, server.name), sends_token=tokens is not None)
+        keyed = any(name.lower() == "authorization" for name in headers)  # a key of its own: not OAuth's to fix
+        http = HttpStatus(
+            server.name,
+            _challenged_scopes_keeper(tokens, server.name),
+            sends_token=tokens is not None or keyed,
+            sent=lambda: _sent(auth, headers),
+        )
         return Backend(server.name, remote_transport(server, headers, auth, http), auth=auth, http=http, shared=True)
     if server.image:
         return _container_backend(server, sources, config, options)
     raise BackendError(f"{server.name}: neither an image nor a remote.url: nothing to run")
+
+
+def _sent(auth: Any, headers: dict[str, str]) -> tuple[str, ...]:
+    """The credentials a remote server is sent: its header values and the bearer token in use."""
+    token = getattr(auth, "_token", None)
+    held = (token.access_token, token.refresh_token) if token is not None else ()
+    return (*headers.values(), *held)
 
 
 def _challenged_scopes_keeper(tokens: Any, server: str) -> Callable[[tuple[str, ...]], Any] | None:
@@ -404,7 +417,7 @@ def _logging_off_the_loop() -> Any:
     finally:
         stopping.set()
         lines.put(None)
-        thread.join()  # writes what is queued, at once
+        thread.join(timeout=5)  # writes what is queued, at once (a stderr nobody reads holds no exit)
         logger.handlers[:] = handlers
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import untrusted_text
+from ..output import redact_credentials
 from .errors import DiscoveryError
 from .http import check_url, describe_failure
 
@@ -158,7 +159,10 @@ def probe(session: Any, server_url: str) -> list[Challenge]:
     if session_id:
         headers["Mcp-Session-Id"] = session_id
     headers["MCP-Protocol-Version"] = "2025-06-18"
-    response = _post(session, server_url, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers)
+    try:  # a second look only: its failure leaves discovery to the well-known URLs
+        response = _post(session, server_url, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers)
+    except DiscoveryError:
+        return []
     return parse_www_authenticate(response.headers.get("WWW-Authenticate", "")) if response is not None else []
 
 
@@ -260,7 +264,7 @@ def fetch_authorization_server(session: Any, issuer: str, from_server_url: bool 
 def _resource_mismatch(resource: str, server_url: str, document_url: str) -> str:
     shown = untrusted_text(resource, limit=120) or "?"
     return (
-        f'the protected resource metadata at {document_url} is for "{shown}", not for {server_url} '
+        f'the protected resource metadata at {document_url} is for "{shown}", not for {redact_credentials(server_url)} '
         "(RFC 9728 §3.3: the same origin, and a path prefix of the URL), so it is not trusted: check remote.url "
         "in the catalog entry"
     )

@@ -81,7 +81,12 @@ def authorize(
         lookup(record)  # fail now, not after the browser step, when the secret is not set anywhere
 
     scopes = tuple(options.scopes.split()) if options.scopes is not None else record.scopes
-    if options.scopes is None and previous is not None and previous.challenged_scopes:
+    if (
+        options.scopes is None
+        and previous is not None
+        and previous.challenged_scopes
+        and (previous.client_id, previous.token_endpoint) == (record.client_id, record.token_endpoint)
+    ):
         # a 403 insufficient_scope asked for more: what was asked for before, and that (SEP-2350)
         scopes = tuple(dict.fromkeys((*previous.scopes, *scopes, *previous.challenged_scopes)))
         out(

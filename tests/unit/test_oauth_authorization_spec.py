@@ -584,3 +584,22 @@ def test_a_401_from_a_server_sent_no_token_says_to_authorize_it_and_one_sent_a_t
     with_token = HttpStatus("plain", sends_token=True)  # its token source says what to do (refresh, expired)
     anyio.run(with_token.hook, answer)
     assert with_token.failure == "HTTP 401 from https://plain.example/mcp"
+
+
+def test_a_challenge_that_echoes_a_credential_sent_keeps_no_scope_and_a_broken_store_loses_only_that():
+    import anyio
+    import httpx2
+
+    from docker_mcp.gateway.backends import HttpStatus
+
+    def broken(scopes):
+        raise RuntimeError("the credential helper failed")
+
+    token = "PLANTED-access-token-0123456789"
+    status = HttpStatus("notes", broken, sent=lambda: (token,))
+    request = httpx2.Request("POST", "https://notes.example/mcp")
+    for scope, kept in ((token, "more scope"), ("notes:write", "the scope notes:write")):
+        challenge = f'Bearer error="insufficient_scope", scope="{scope}"'
+        anyio.run(status.hook, httpx2.Response(403, headers={"WWW-Authenticate": challenge}, request=request))
+        assert status.failure.endswith(f"lacks {kept} (insufficient_scope): run 'docker mcp oauth authorize notes'")
+        assert token not in status.failure
