@@ -71,15 +71,17 @@ class FormEncodedBasic:
 
 
 def auth_methods_to_try(record: ClientRecord, advertised: tuple[str, ...]) -> list[str]:
-    """Which client authentication to use, in order of attempt."""
+    """Which client authentication to use, in order of attempt: the one that worked last time, else the
+    advertised one, else Basic then the body (as golang.org/x/oauth2 does). Basic is always followed by
+    the body: servers that advertise or registered `client_secret_basic` and then reject the header (400
+    invalid_request, "credentials missing or malformed") exist; the method that worked is remembered."""
     if not record.has_secret:
         return [NONE]
-    if record.token_endpoint_auth_method in (BASIC, POST):
-        return [record.token_endpoint_auth_method]
-    for method in (BASIC, POST):
-        if method in advertised:
-            return [method]
-    return [BASIC, POST]  # nothing advertised: Basic first, then the body, as golang.org/x/oauth2 does
+    if record.token_endpoint_auth_method == POST:
+        return [POST]
+    if record.token_endpoint_auth_method != BASIC and POST in advertised and BASIC not in advertised:
+        return [POST]
+    return [BASIC, POST]
 
 
 def _auth_kwargs(method: str, record: ClientRecord, secret: str | None) -> dict[str, Any]:
@@ -149,15 +151,21 @@ def _with_client_auth(
         try:
             return attempt(_auth_kwargs(method, record, secret)), method
         except TokenError as e:
-            if e.client_auth_rejected and i + 1 < len(methods):
+            if _try_the_next(e, method) and i + 1 < len(methods):
                 continue
             raise
         except Exception as e:
             error = _token_error(e, record, session.last_token_status, sent)
-            if error.client_auth_rejected and i + 1 < len(methods):
+            if _try_the_next(error, method) and i + 1 < len(methods):
                 continue
             raise error from None
     raise AssertionError("unreachable")
+
+
+def _try_the_next(error: TokenError, method: str) -> bool:
+    """Whether a refusal is of the client authentication `method`: 401 or invalid_client (RFC 6749
+    §5.2), or, for Basic, invalid_request (a server that reads the client's credentials only from the body)."""
+    return error.client_auth_rejected or (method == BASIC and error.error == "invalid_request")
 
 
 def _token_error(e: Exception, record: ClientRecord, status: int | None, sent: tuple[str, ...]) -> TokenError:

@@ -354,3 +354,36 @@ def test_a_new_authorization_server_gets_a_new_registration(oauth_user):
 
         r = authorize(oauth_user, port)  # AS2 again: the client is reused
         assert "Using the registered client as2-client" in r.stdout and len(as2.received("/register")) == 1
+
+
+# --- issue 14, numbered case 1: Basic advertised, then refused ---
+
+
+def test_a_server_that_advertises_basic_and_refuses_the_header_gets_the_secret_in_the_body_and_that_is_kept(
+    oauth_user,
+):
+    secret = "PLANTED-basic-refused-secret"
+
+    def token(h, r):  # as the public reports show: 400 invalid_request for the Basic header, the body is read
+        if "authorization" in {k.lower() for k in r.headers}:
+            refusal = {"error": "invalid_request", "error_description": "credentials missing or malformed"}
+            h.answer(400, json.dumps(refusal).encode(), {"Content-Type": "application/json"})
+        else:
+            h.answer(200, json.dumps(TOKEN).encode(), {"Content-Type": "application/json"})
+
+    with HostileServer() as server:
+        server.protected_resource()
+        server.authorization_server_metadata(token_endpoint_auth_methods_supported=["client_secret_basic"])
+        server.authorization_endpoint(code="the-code")
+        server.route("/token", token)
+        pre_registered(oauth_user, server, secret=True)
+        oauth_user.ok("mcp", "secret", "set", f"{SERVER}.client_secret", input=secret)
+        first = authorize(oauth_user)
+        again = authorize(oauth_user)
+        tries = [("authorization" in {k.lower() for k in q.headers}) for q in server.received("/token")]
+    succeeded(oauth_user, first)
+    succeeded(oauth_user, again)
+    assert tries == [True, False, False]  # Basic once, the body then, and the body from then on
+    record, _ = oauth_user.stored(SERVER)
+    assert record.token_endpoint_auth_method == "client_secret_post"
+    oauth_user.assert_nothing_leaked(secret)

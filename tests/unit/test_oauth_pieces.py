@@ -53,7 +53,14 @@ def test_client_authentication_choice():
     secret = record(client_secret_ref="s.client_secret")
     assert auth_methods_to_try(secret, ()) == ["client_secret_basic", "client_secret_post"]
     assert auth_methods_to_try(secret, ("client_secret_post",)) == ["client_secret_post"]
-    assert auth_methods_to_try(secret, ("client_secret_post", "client_secret_basic")) == ["client_secret_basic"]
+    assert auth_methods_to_try(secret, ("client_secret_post", "client_secret_basic")) == [
+        "client_secret_basic",
+        "client_secret_post",
+    ]
+    assert auth_methods_to_try(record(client_secret_ref="x", token_endpoint_auth_method="client_secret_basic"), ()) == [
+        "client_secret_basic",
+        "client_secret_post",
+    ]
     assert auth_methods_to_try(
         record(client_secret_ref="x", token_endpoint_auth_method="client_secret_post"), ("client_secret_basic",)
     ) == ["client_secret_post"]
