@@ -242,17 +242,24 @@ class Backend:
 async def handshake(session: Any) -> None:
     """Agree on a protocol version with a server: the `initialize` handshake first (2025-11-25 and
     older: the era in which a server may ask the client for sampling, elicitation and roots, which the
-    gateway passes on), then, when the server speaks only the stateless 2026-07-28 revision (it answers
-    initialize with -32022 "unsupported protocol version", or with a version the handshake does not
-    know), the SDK's `server/discover` negotiation. MCP spec 2026-07-28, basic/lifecycle."""
+    gateway passes on), then, when the server speaks only the stateless 2026-07-28 revision, the SDK's
+    `server/discover` negotiation. Such a server answers initialize with -32022 "unsupported protocol
+    version", with a version the handshake does not know, or refuses it outright (HTTP 400 "Missing
+    MCP-Protocol-Version header", which the SDK's transport turns into another MCPError): after any
+    MCPError, discover is tried once, and when it fails too the initialize error is the one raised (the
+    server is then one of the handshake era that refused us). MCP spec 2026-07-28, basic/lifecycle."""
     from mcp.shared.exceptions import MCPError
 
     try:
         await session.initialize()
     except MCPError as e:
-        if e.code != types.UNSUPPORTED_PROTOCOL_VERSION:
-            raise
-        await session.discover()
+        if e.code == types.UNSUPPORTED_PROTOCOL_VERSION:
+            await session.discover()
+            return
+        try:
+            await session.discover()
+        except MCPError:
+            raise e from None
     except RuntimeError as e:  # the SDK's "Unsupported protocol version from the server: …"
         if "protocol version" not in str(e):
             raise
