@@ -76,7 +76,10 @@ def bounded_session_class(base: type, max_bytes: int, follow_redirects: bool = F
     (then GET and HEAD follow up to 10 hops, each hop's body unread, all within the one deadline).
 
     `request()` returns a requests.Response with its body already read, or raises ResponseRefused;
-    connection failures raise requests' own exceptions, as before."""
+    connection failures raise requests' own exceptions, as before. `request(..., json_only=True)` (for
+    discovery documents): a body whose Content-Type is given and is not JSON is not read at all — the
+    connection is closed, the response comes back with an empty body and `body_skipped` True — so that,
+    say, an endless `text/event-stream` costs nothing."""
     return _session_class(base, max_bytes, follow_redirects)
 
 
@@ -91,6 +94,7 @@ def _session_class(base: type, max_bytes: int, follow_redirects: bool) -> Any:
             self.headers["Accept-Encoding"] = "identity"  # nothing to inflate past the cap
 
         def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            json_only = kwargs.pop("json_only", False)
             seconds = deadline_seconds()
             # requests would read a redirect's body without a cap, and re-send a POST's body: hops are ours
             kwargs.update(allow_redirects=False, stream=True, timeout=(min(CONNECT_TIMEOUT_SECONDS, seconds), seconds))
@@ -101,6 +105,8 @@ def _session_class(base: type, max_bytes: int, follow_redirects: bool) -> Any:
                 for _ in range(MAX_REDIRECTS + 1):
                     response = send(method, target, *args, **kwargs)
                     if not response.is_redirect:
+                        if json_only and not is_json_response(response):
+                            return _unread(response)
                         return _read(response, target, max_bytes)
                     response.close()
                     if not follow_redirects or method.upper() not in ("GET", "HEAD"):
@@ -116,6 +122,25 @@ def _session_class(base: type, max_bytes: int, follow_redirects: bool) -> Any:
 
     BoundedSession.__name__ = f"Bounded{base.__name__}"
     return BoundedSession
+
+
+def is_json_response(response: Any) -> bool:
+    """Whether the response's Content-Type is JSON: `application/json` or a `+json` type (RFC 6839 §3.1),
+    parameters aside. A response without a Content-Type may be JSON."""
+    value = response.headers.get("Content-Type")
+    if value is None:
+        return True
+    media_type = str(value).split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _unread(response: Any) -> Any:
+    """The response with its body left unread and its connection closed."""
+    response.close()
+    response._content = b""
+    response._content_consumed = True
+    response.body_skipped = True
+    return response
 
 
 def _read(response: Any, url: str, max_bytes: int) -> Any:

@@ -25,8 +25,19 @@ SERVER_NAME_RULE = 'use letters, digits, ".", "_" or "-", starting with a letter
 SECRET_NAME = re.compile(r"^[A-Za-z0-9._:-]+(?:/[A-Za-z0-9._:-]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SERVER_TYPES = ("server", "remote", "poci")
-AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
+AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none", "private_key_jwt")
+GRANT_TYPES = ("authorization_code", "client_credentials")  # oauth.credentials.grantType
+# JWS algorithms for a private_key_jwt client assertion (RFC 7518 §3.1; EdDSA: RFC 8037)
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Authorization-request parameters the flow sets itself (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 8707 §2), and
+# those that would change how the code comes back to the loopback callback (OAuth 2.0 Multiple Response Type
+# Encoding Practices `response_mode`; RFC 9101 `request`, `request_uri`): oauth.authorizationParameters may
+# not set them.
+FLOW_PARAMETERS = (
+    "response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "scope",
+    "resource", "response_mode", "request", "request_uri",
+)  # fmt: skip
 DOCKER_CATALOG = "docker-mcp"
 # Docker's own catalog has about 300 servers; every command reads every catalog in full.
 MAX_SERVERS = 10_000
@@ -37,6 +48,9 @@ CREDENTIAL_KEYS = {
     "tokenEndpoint": "token_endpoint",
     "redirectUri": "redirect_uri",
     "tokenEndpointAuthMethod": "token_endpoint_auth_method",
+    "grantType": "grant_type",
+    "privateKey": "private_key",
+    "signingAlgorithm": "signing_algorithm",
 }
 
 
@@ -80,6 +94,9 @@ class ClientCredentials:
     token_endpoint: str | None = None
     redirect_uri: str | None = None
     token_endpoint_auth_method: str | None = None
+    grant_type: str | None = None  # None: authorization_code; client_credentials: no browser (SEP-1046)
+    private_key: str | None = None  # private_key_jwt: the NAME of a secret holding a PEM private key
+    signing_algorithm: str | None = None  # private_key_jwt: the assertion's JWS alg; None: RS256
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,10 @@ class OAuth:
     providers: tuple[OAuthProvider, ...] = ()
     scopes: tuple[str, ...] = ()
     credentials: ClientCredentials | None = None
+    redirect_host: str = ""  # the default redirect URI's loopback host; "" means 127.0.0.1
+    # extra authorization-request parameters (e.g. Google's access_type), never one of FLOW_PARAMETERS
+    authorization_parameters: dict[str, str] = field(default_factory=dict)
+    client_metadata_url: str = ""  # a client ID metadata document's URL, used as the client_id where supported
 
 
 @dataclass(frozen=True)
@@ -434,7 +455,80 @@ def _oauth(r: _Reader, m: Any, path: str, server: dict[str, Any]) -> OAuth:
         credentials = _credentials(r, oauth, f"{path}.credentials", server)
     elif "credentials" in oauth:
         r.fail(r.at(oauth, "credentials"), f"{path}.credentials", "must be a mapping with at least clientId")
-    return OAuth(providers, scopes, credentials)
+    return OAuth(
+        providers,
+        scopes,
+        credentials,
+        redirect_host=_redirect_host(r, oauth, path, credentials),
+        authorization_parameters=_authorization_parameters(r, oauth, path),
+        client_metadata_url=_client_metadata_url(r, oauth, path, credentials),
+    )
+
+
+def is_client_metadata_url(value: str) -> bool:
+    """Whether `value` can be a client identifier URL (draft-ietf-oauth-client-id-metadata-document §3):
+    https, a host, a path other than "/" without "." or ".." segments, no fragment, no user name or
+    password (a query is allowed)."""
+    parts = _split(value)
+    if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        return False
+    segments = parts.path.split("/")
+    return parts.path not in ("", "/") and "." not in segments and ".." not in segments and "#" not in value
+
+
+def _client_metadata_url(r: _Reader, oauth: Any, path: str, credentials: ClientCredentials | None) -> str:
+    """oauth.clientMetadataUrl: the URL of the client's metadata document (MCP authorization spec
+    2025-11-25, Client ID Metadata Documents), "" when absent. A `credentials.clientId` that is such a URL
+    is a public client (the document holds no secret): a `credentials.clientSecret` beside it is refused."""
+    if credentials is not None and is_client_metadata_url(credentials.client_id) and credentials.client_secret:
+        creds = oauth["credentials"]
+        r.fail(r.at(creds, "clientSecret"), f"{path}.credentials.clientSecret",
+               "a clientId that is an https URL is a client ID metadata document, a public client: remove clientSecret")  # fmt: skip
+    if oauth.get("clientMetadataUrl") is None:
+        return ""
+    if credentials is not None:
+        r.fail(r.at(oauth, "clientMetadataUrl"), f"{path}.clientMetadataUrl",
+               "is not used when oauth.credentials is set (a pre-registered client wins); remove one of them")  # fmt: skip
+    url = r.text(oauth, "clientMetadataUrl", f"{path}.clientMetadataUrl")
+    if not is_client_metadata_url(url):
+        r.fail(r.at(oauth, "clientMetadataUrl"), f"{path}.clientMetadataUrl",
+               "must be an https URL with a path and no fragment, e.g. https://app.example.com/oauth/client.json")  # fmt: skip
+    return url
+
+
+def _redirect_host(r: _Reader, oauth: Any, path: str, credentials: ClientCredentials | None) -> str:
+    """oauth.redirectHost: localhost, 127.0.0.1 or ::1, the host of the redirect URI the plugin builds
+    (http://HOST:PORT/callback); "" when absent."""
+    if oauth.get("redirectHost") is None:
+        return ""
+    host = r.text(oauth, "redirectHost", f"{path}.redirectHost")
+    if host not in LOOPBACK_HOSTS:
+        shown = host if host.isprintable() and len(host) <= 64 else "this value"
+        r.fail(r.at(oauth, "redirectHost"), f"{path}.redirectHost",
+               f'"{shown}" is not a loopback host; use localhost, 127.0.0.1 or ::1')  # fmt: skip
+    if credentials is not None and credentials.redirect_uri is not None:
+        r.fail(r.at(oauth, "redirectHost"), f"{path}.redirectHost",
+               "is not used when credentials.redirectUri is set (its host is the one used); remove one of them")  # fmt: skip
+    return host
+
+
+def _authorization_parameters(r: _Reader, oauth: Any, path: str) -> dict[str, str]:
+    """oauth.authorizationParameters: a mapping of string to string added to the authorization request,
+    without the parameters the flow sets (FLOW_PARAMETERS)."""
+    if oauth.get("authorizationParameters") is None:
+        return {}
+    where = f"{path}.authorizationParameters"
+    raw = r.mapping(oauth["authorizationParameters"], where, r.at(oauth, "authorizationParameters"))
+    parameters: dict[str, str] = {}
+    for key in raw:
+        if not isinstance(key, str) or not key:
+            r.fail(_key_at(raw, key) or r.at(raw, key), f"{where}.{key}", "a parameter name must be a non-empty string")
+        if key in FLOW_PARAMETERS:
+            also = " (oauth.scopes gives the scopes)" if key == "scope" else ""
+            r.fail(_key_at(raw, key) or r.at(raw, key), f"{where}.{key}",
+                   f"is set by the authorization flow itself; remove it{also}")  # fmt: skip
+        parameters[key] = r.text(raw, key, f"{where}.{key}")
+    return parameters
 
 
 def _credentials(r: _Reader, oauth: Any, path: str, server: dict[str, Any]) -> ClientCredentials:
@@ -455,7 +549,7 @@ def _credentials(r: _Reader, oauth: Any, path: str, server: dict[str, Any]) -> C
             problem += " (quote it: a client ID is not a number)"
         r.fail(where, f"{path}.clientId", problem)
     values: dict[str, Any] = {"client_id": creds["clientId"]}
-    for key in ("clientSecret", "authorizationEndpoint", "tokenEndpoint", "redirectUri", "tokenEndpointAuthMethod"):
+    for key in (k for k in CREDENTIAL_KEYS if k != "clientId"):  # every other key is a non-empty string
         if creds.get(key) is not None:
             value = creds[key]
             if not isinstance(value, str) or not value:
@@ -493,10 +587,57 @@ def _credentials(r: _Reader, oauth: Any, path: str, server: dict[str, Any]) -> C
         if method == "none" and c.client_secret is not None:
             r.fail(r.at(creds, "tokenEndpointAuthMethod"), f"{path}.tokenEndpointAuthMethod",
                    "is none (a public client) but clientSecret is set; remove one of them")  # fmt: skip
-        if method != "none" and c.client_secret is None:
+        if method not in ("none", "private_key_jwt") and c.client_secret is None:
             r.fail(r.at(creds, "tokenEndpointAuthMethod"), f"{path}.tokenEndpointAuthMethod",
                    f"{method} needs a clientSecret (the name of a secret in `secrets`)")  # fmt: skip
+    _machine_client(r, oauth, creds, path, c, secret_names, str(server["name"]))
     return c
+
+
+def _machine_client(
+    r: _Reader, oauth: Any, creds: Any, path: str, c: ClientCredentials, secret_names: list[str], name: str
+) -> None:
+    """grantType, privateKey and signingAlgorithm: the client_credentials grant (RFC 6749 §4.4; SEP-1046)
+    with a client secret or a private_key_jwt assertion (RFC 7523 §2.2), and nothing of the browser step."""
+    method = c.token_endpoint_auth_method
+
+    def fail(key: str, problem: str) -> NoReturn:
+        r.fail(r.at(creds, key), f"{path}.{key}", problem)
+
+    if c.grant_type is not None and c.grant_type not in GRANT_TYPES:
+        fail("grantType", f"must be {' or '.join(GRANT_TYPES)}")
+    if c.private_key is not None and c.private_key not in secret_names:
+        fail("privateKey", "must be the name of a secret declared in this server's `secrets`, never the key itself; "
+             f"declare one (secrets: [{{name: {name}.private_key}}]), put its name here, and set the PEM key "
+             f"with 'docker mcp secret set {name}.private_key < key.pem'")  # fmt: skip
+    if method == "private_key_jwt":
+        if c.client_secret is not None:
+            fail("tokenEndpointAuthMethod", "is private_key_jwt (signed with privateKey) but clientSecret is set; "
+                 "remove one of them")  # fmt: skip
+        if c.private_key is None:
+            fail("tokenEndpointAuthMethod", "private_key_jwt needs a privateKey (the name of a secret in `secrets` "
+                 "holding the PEM private key)")  # fmt: skip
+        if c.grant_type != "client_credentials":
+            fail("tokenEndpointAuthMethod", "private_key_jwt is supported with grantType: client_credentials only")
+    elif c.private_key is not None:
+        fail("privateKey", "is used only with tokenEndpointAuthMethod: private_key_jwt; add that, or remove privateKey")
+    if c.signing_algorithm is not None:
+        if method != "private_key_jwt":
+            fail("signingAlgorithm", "is used only with tokenEndpointAuthMethod: private_key_jwt")
+        if c.signing_algorithm not in SIGNING_ALGORITHMS:
+            fail("signingAlgorithm", f"must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    if c.grant_type != "client_credentials":
+        return
+    if c.client_secret is None and c.private_key is None:
+        fail("grantType", "client_credentials needs a clientSecret, or a privateKey with tokenEndpointAuthMethod: "
+             "private_key_jwt (a public client cannot use this grant)")  # fmt: skip
+    for key in ("authorizationEndpoint", "redirectUri"):
+        if key in creds:
+            fail(key, "is not used with grantType: client_credentials (there is no browser step); remove it")
+    for key in ("redirectHost", "authorizationParameters"):
+        if oauth.get(key) is not None:
+            r.fail(r.at(oauth, key), f"{path.rsplit('.', 1)[0]}.{key}",
+                   "is not used with credentials.grantType: client_credentials (there is no browser step); remove it")  # fmt: skip
 
 
 def insecure_urls_allowed() -> bool:
@@ -564,6 +705,9 @@ def server_json(s: Server) -> dict[str, Any]:
         oauth: dict[str, Any] = {}
         _put(oauth, "providers", [_drop_empty(vars(p)) for p in s.oauth.providers])
         _put(oauth, "scopes", list(s.oauth.scopes))
+        _put(oauth, "redirectHost", s.oauth.redirect_host)
+        _put(oauth, "authorizationParameters", dict(s.oauth.authorization_parameters))
+        _put(oauth, "clientMetadataUrl", s.oauth.client_metadata_url)
         if s.oauth.credentials is not None:
             c = s.oauth.credentials
             oauth["credentials"] = {

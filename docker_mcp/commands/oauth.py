@@ -10,6 +10,7 @@ from ..output import print_json, print_table
 from .spec import Argument, Command, Group, Option
 
 SERVER = Argument("SERVER", "A remote server of the configured catalogs")
+CALLBACK_HOSTS = ("localhost", "127.0.0.1", "::1")  # catalog.schema.LOOPBACK_HOSTS, without importing the schema
 
 
 def _say(line: str) -> None:
@@ -89,6 +90,7 @@ def authorize(
     open_browser: bool = False,
     callback_port: int | None = None,
     timeout: float | None = None,
+    callback_host: str | None = None,
 ) -> None:
     from ..errors import UsageError
     from ..features import is_enabled
@@ -121,6 +123,7 @@ def authorize(
         scopes=scopes,
         open_browser=open_browser,
         callback_port=callback_port,
+        callback_host=callback_host,
         timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout,
         dcr_enabled=is_enabled(g.config, "mcp-oauth-dcr"),
     )
@@ -183,6 +186,12 @@ GROUP = Group(
                     "Loopback port for the callback (default: $MCP_GATEWAY_OAUTH_PORT, else 54321)",
                     metavar="PORT",
                     type=int,
+                ),
+                Option(
+                    ("--callback-host",),
+                    "Loopback host of the redirect URI (default: the catalog's oauth.redirectHost, else 127.0.0.1)",
+                    metavar="HOST",
+                    choices=CALLBACK_HOSTS,
                 ),
                 Option(
                     ("--timeout",), "Seconds to wait for the browser step (default 300)", metavar="SECONDS", type=float

@@ -53,7 +53,13 @@ def enable(g: GlobalOptions, name: tuple[str, ...]) -> None:
     if any(s.type == "remote" for s in servers):
         _register_with_desktop(g, servers)
     for server in servers:
-        if server.type == "remote" and server.oauth is not None:
+        credentials = server.oauth.credentials if server.oauth else None
+        if server.type == "remote" and credentials is not None and credentials.grant_type == "client_credentials":
+            sys.stdout.write(
+                f"OAuth server {server.name} enabled. It uses the client_credentials grant: its token is fetched "
+                "on first use, no browser needed\n"
+            )
+        elif server.type == "remote" and server.oauth is not None:
             sys.stdout.write(
                 f"OAuth server {server.name} enabled. Run 'docker mcp oauth authorize {server.name}' to authenticate\n"
             )

@@ -73,7 +73,8 @@ def backend_builder(
     def refresher() -> Refresher:
         if not refreshers:
             lookup = lambda record: secret_lookup(config.servers[record.server_name], sources)(record)  # noqa: E731
-            refreshers.append(Refresher(store(), lookup, lambda record: oauth_session(record)))
+            first = lambda name: _first_machine_token(config.servers.get(name), store(), sources)  # noqa: E731
+            refreshers.append(Refresher(store(), lookup, lambda record: oauth_session(record), first_token=first))
         return refreshers[0]
 
     def desktop_tokens() -> Any:
@@ -89,6 +90,18 @@ def backend_builder(
         return _token_source(server, store, refresher, desktop_tokens if run_mode.desktop else None)
 
     return lambda server: make_backend(server, sources, token_source, config, options)
+
+
+def _first_machine_token(server: Server | None, store: CredentialStore, sources: SecretSources) -> Any:
+    """The first token of a server whose catalog client uses the client_credentials grant (SEP-1046), got
+    and stored as `oauth authorize` would (no browser is involved); None for any other server, which
+    stays "not authorized" until the user authorizes it. Its lines go to the log (stdout is stdio's)."""
+    from ..oauth.flow import authorize_client_credentials, uses_client_credentials
+
+    if server is None or not uses_client_credentials(server):
+        return None
+    log.info("> %s: getting its first token (client_credentials grant)", server.name)
+    return authorize_client_credentials(server, store, sources, None, lambda line: log.info("  - %s", line))
 
 
 def make_backend(

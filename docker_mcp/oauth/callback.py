@@ -1,9 +1,14 @@
 """The loopback callback server: it listens on the redirect URI's host, port and path, answers a
 callback with a wrong or missing state with 400 and keeps waiting, and ends at the first valid one.
-A response from another authorization server than the one asked (RFC 9207 `iss`) ends it with an error."""
+A response from another authorization server than the one asked (RFC 9207 `iss`) ends it with an error.
+
+The browser's request that brings the code is held open until the flow says how the token request went
+(`finish`), so the page says "successful" only once the token is stored, and says why when it is not;
+after HOLD_SECONDS it is answered "still working: see the terminal" instead."""
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import socket
@@ -18,10 +23,21 @@ from .errors import CallbackError, OAuthError
 
 DEFAULT_PORT = 54321
 PORT_ENV = "MCP_GATEWAY_OAUTH_PORT"
+DEFAULT_HOST = "127.0.0.1"
 _BIND = {"localhost": ("127.0.0.1", "::1"), "127.0.0.1": ("127.0.0.1",), "::1": ("::1",)}
+# The browser's callback request waits this long for the token request (itself bounded by
+# DOCKER_MCP_HTTP_TIMEOUT), then gets STILL_WORKING_PAGE; close() waits ANSWER_SECONDS for the answer to go out.
+HOLD_SECONDS = 20.0
+ANSWER_SECONDS = 5.0
 
 SUCCESS_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Authorization Successful</title></head>
-<body><h1>&#10003; Authorization Successful!</h1><p>You can close this window and return to the terminal.</p></body></html>
+<body><h1>&#10003; Authorization Successful!</h1><p>The token is stored. You can close this window and return to the terminal.</p></body></html>
+"""
+FAILURE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Authorization Failed</title></head>
+<body><h1>&#10007; Authorization failed</h1><p>{reason}</p><p>The terminal says what to do next.</p></body></html>
+"""
+STILL_WORKING_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Authorization in progress</title></head>
+<body><h1>Still working&hellip;</h1><p>The token request is taking longer than usual: see the terminal for the outcome.</p></body></html>
 """
 
 
@@ -70,9 +86,13 @@ def check_iss(iss: str | None, expected: ExpectedIssuer | None, sent: tuple[str,
         )
 
 
-def choose_redirect(configured: str | None, callback_port: int | None, warn: Any = None) -> Redirect:
-    """credentials.redirectUri, else http://127.0.0.1:<port>/callback with the port from --callback-port,
-    MCP_GATEWAY_OAUTH_PORT, or 54321."""
+def choose_redirect(
+    configured: str | None, callback_port: int | None, warn: Any = None, host: str = DEFAULT_HOST
+) -> Redirect:
+    """credentials.redirectUri, else http://<host>:<port>/callback: `host` one of localhost, 127.0.0.1,
+    ::1 (from --callback-host or the catalog's oauth.redirectHost; an IPv6 address goes in brackets, RFC
+    3986 §3.2.2), the port from --callback-port, MCP_GATEWAY_OAUTH_PORT, or 54321. Raises OAuthError for
+    a redirectUri or host that is not loopback."""
     if configured:
         parts = urlsplit(configured)
         host = parts.hostname or ""
@@ -92,7 +112,10 @@ def choose_redirect(configured: str | None, callback_port: int | None, warn: Any
                     warn(f"! Invalid {PORT_ENV} {raw} (must be 1025-65535), using default {DEFAULT_PORT}")
                 port = None
     port = port or DEFAULT_PORT
-    return Redirect(f"http://127.0.0.1:{port}/callback", "127.0.0.1", port, "/callback")
+    if host not in _BIND:
+        raise OAuthError(f"callback host {host} must be localhost, 127.0.0.1 or ::1")
+    shown = f"[{host}]" if ":" in host else host
+    return Redirect(f"http://{shown}:{port}/callback", host, port, "/callback")
 
 
 def port_busy_message(port: int, error: Exception) -> str:
@@ -126,16 +149,31 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class CallbackServer:
-    def __init__(self, redirect: Redirect, state: str, issuer: ExpectedIssuer | None = None) -> None:
+    """One authorization's callback: `start` (or `with`), `wait` for the code, then `finish` with how the
+    token request went; `close` answers a request still held and stops listening."""
+
+    def __init__(
+        self,
+        redirect: Redirect,
+        state: str,
+        issuer: ExpectedIssuer | None = None,
+        hold_seconds: float = HOLD_SECONDS,
+    ) -> None:
         self.redirect = redirect
         self.state = state
         self.issuer = issuer  # RFC 9207: None when the authorization server was not discovered
+        self.hold_seconds = hold_seconds
         self._done = threading.Event()
         self._code: str | None = None
         self._error: str | None = None
+        self._error_code: str | None = None  # the response's OAuth `error`, as sent
         self._servers: list[_Server] = []
         self._serving = False
         self._lock = threading.Lock()
+        self._held = False  # the request that brought the code waits for finish()
+        self._outcome: tuple[int, str] | None = None  # (status, page) that finish() chose
+        self._finished = threading.Event()
+        self._answered = threading.Event()
 
     def start(self) -> None:
         for address in _BIND[self.redirect.host]:
@@ -146,6 +184,11 @@ class CallbackServer:
                 if address == "::1" and self._servers:
                     continue  # no IPv6 loopback here: 127.0.0.1 is enough
                 self.close()
+                if e.errno == errno.EADDRNOTAVAIL:
+                    raise CallbackError(
+                        f"cannot listen on {address} for the OAuth callback: this machine has no such loopback "
+                        "address; use --callback-host 127.0.0.1 (or oauth.redirectHost) instead"
+                    ) from None
                 raise CallbackError(port_busy_message(self.redirect.port, e)) from None
         for server in self._servers:
             threading.Thread(target=server.serve_forever, name="oauth-callback", daemon=True).start()
@@ -171,9 +214,11 @@ class CallbackServer:
             else:
                 self._take(request, query)
             self._done.set()
+        if self._held:
+            self._answer_when_finished(request)
 
     def _take(self, request: _Handler, query: dict[str, str]) -> None:
-        """The code, or the error, of this authorization's response."""
+        """The code, or the error, of this authorization's response; a code's request is held."""
         if query.get("error"):
             # the browser brings whatever the authorization server (or a page) put in the URL
             detail = untrusted_text(query["error"], limit=80) or "error"
@@ -181,13 +226,40 @@ class CallbackServer:
             if description:
                 detail += f" - {description}"
             self._error = f"authorization failed: {detail}"
+            self._error_code = query["error"]
             self._reply(request, 400, f"Authorization failed: {detail}")
         elif not query.get("code"):
             self._error = "authorization failed: the callback had no authorization code"
             self._reply(request, 400, "Missing authorization code in callback")
         else:
             self._code = query["code"]
-            self._reply(request, 200, SUCCESS_PAGE, "text/html; charset=utf-8")
+            self._held = True
+
+    def _answer_when_finished(self, request: _Handler) -> None:
+        """Runs in the request's thread: the page finish() chose, or after hold_seconds STILL_WORKING_PAGE."""
+        try:
+            if self._finished.wait(self.hold_seconds) and self._outcome is not None:
+                status, page = self._outcome
+            else:
+                status, page = 202, STILL_WORKING_PAGE
+            self._reply(request, status, page, "text/html; charset=utf-8")
+        except OSError:
+            pass  # the browser went away: the terminal has the outcome anyway
+        finally:
+            self._answered.set()
+
+    def finish(self, ok: bool, message: str = "") -> None:
+        """Answer the held callback request: the success page, or (ok False) a page with `message`, one
+        line without control characters (omitted when it holds the code). No-op when no request is held
+        or it was answered already."""
+        if not self._held or self._finished.is_set():
+            return
+        if ok:
+            self._outcome = (200, SUCCESS_PAGE)
+        else:
+            reason = untrusted_text(message, (self._code or "",), 300) or "see the terminal"
+            self._outcome = (400, FAILURE_PAGE.format(reason=html.escape(reason)))
+        self._finished.set()
 
     @staticmethod
     def _reply(request: _Handler, status: int, body: str, content_type: str = "text/plain; charset=utf-8") -> None:
@@ -199,17 +271,26 @@ class CallbackServer:
         request.wfile.write(data)
 
     def wait(self, timeout: float) -> str:
-        """The authorization code of the first valid callback."""
+        """The authorization code of the first valid callback, `timeout` seconds at most. Its request
+        stays open until finish() or close(). Raises CallbackError on timeout or an error response."""
         if not self._done.wait(timeout):
             raise CallbackError(
                 f"no authorization callback within {timeout:g} s: run the command again, or give more time with --timeout"
             )
         if self._error:
-            raise CallbackError(self._error)
+            raise CallbackError(self._error, self._error_code)
         assert self._code is not None
         return self._code
 
     def close(self) -> None:
+        """Answer a request still held (as failed, unless finish() came first), waiting ANSWER_SECONDS at
+        most for it to go out, then stop listening. A callback that comes after this (say, after wait()
+        timed out) is answered 400: it is not the authorization in progress any more."""
+        with self._lock:
+            self._done.set()
+        if self._held:
+            self.finish(False, "the authorization was interrupted")
+            self._answered.wait(ANSWER_SECONDS)
         for server in self._servers:
             if self._serving:
                 server.shutdown()

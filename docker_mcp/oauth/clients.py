@@ -20,6 +20,7 @@ from .errors import OAuthError
 
 DCR = "dcr"
 PRE_REGISTERED = "pre-registered"
+CIMD = "cimd"  # the client_id is the URL of the catalog's client ID metadata document (oauth.clientMetadataUrl)
 USERNAME = "dcr_client"
 
 
@@ -30,7 +31,7 @@ def client_key(server: str) -> str:
 @dataclass(frozen=True)
 class ClientRecord:
     server_name: str
-    client_type: str  # DCR | PRE_REGISTERED
+    client_type: str  # DCR | PRE_REGISTERED | CIMD
     client_id: str
     authorization_endpoint: str = ""
     token_endpoint: str = ""
@@ -46,6 +47,11 @@ class ClientRecord:
     client_name: str = ""
     registered_at: str = ""
     challenged_scopes: tuple[str, ...] = ()  # a 403 insufficient_scope asked for these: the next authorize adds them
+    # "" (authorization_code) or "client_credentials" (SEP-1046: new tokens without a browser, no refresh token)
+    grant_type: str = ""
+    # private_key_jwt: the assertion's JWS alg (RFC 7591 token_endpoint_auth_signing_alg); clientSecretRef then
+    # names the secret holding the private key
+    token_endpoint_auth_signing_alg: str = ""
 
     @property
     def has_secret(self) -> bool:
@@ -75,6 +81,8 @@ class ClientRecord:
             "clientSecret": self.client_secret,
             "revocationEndpoint": self.revocation_endpoint,
             "challengedScopes": list(self.challenged_scopes),
+            "grantType": "" if self.grant_type == "authorization_code" else self.grant_type,
+            "tokenEndpointAuthSigningAlg": self.token_endpoint_auth_signing_alg,
         }
         keep = {"clientId", "providerName", "serverName", "registeredAt", "clientName", "clientType"}
         return {k: v for k, v in data.items() if v or k in keep}
@@ -107,6 +115,8 @@ class ClientRecord:
             client_name=s("clientName"),
             registered_at=s("registeredAt"),
             challenged_scopes=t("challengedScopes"),
+            grant_type=s("grantType"),
+            token_endpoint_auth_signing_alg=s("tokenEndpointAuthSigningAlg"),
         )
 
 

@@ -34,6 +34,8 @@ class AuthorizationServerMetadata:
     token_endpoint_auth_methods_supported: tuple[str, ...] = ()
     code_challenge_methods_supported: tuple[str, ...] = ()
     authorization_response_iss_parameter_supported: bool = False  # RFC 9207 §3: `iss` in every response
+    # MCP authorization spec 2025-11-25, Client ID Metadata Documents: an https URL may be the client_id
+    client_id_metadata_document_supported: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,11 +135,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # --- fetching ---
 
 
-def probe(session: Any, server_url: str) -> list[Challenge]:
+def probe(session: Any, server_url: str) -> tuple[list[Challenge], bool]:
     """The challenges of the MCP server's 401 (RFC 6750 §3, RFC 9728 §5.1): it is asked to `initialize`
     without a token, and, when it answers without a challenge (a server may authorize per method), to
-    `tools/list`. [] when neither names a challenge, or the URL redirects (the well-known URLs come next).
-    Raises DiscoveryError when the server cannot be reached or answers beyond the bounds."""
+    `tools/list`. Returns (the challenges, whether either answered 401); [] when neither names a challenge,
+    or the URL redirects (the well-known URLs come next). Raises DiscoveryError when the server cannot be
+    reached or answers beyond the bounds."""
     initialize = {
         "jsonrpc": "2.0",
         "id": 1,
@@ -151,10 +154,10 @@ def probe(session: Any, server_url: str) -> list[Challenge]:
     headers = {"Accept": "application/json, text/event-stream"}
     response = _post(session, server_url, initialize, headers)
     if response is None:
-        return []
+        return [], False
     challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
     if challenges or response.status_code == 401:
-        return challenges
+        return challenges, response.status_code == 401
     session_id = response.headers.get("Mcp-Session-Id")
     if session_id:
         headers["Mcp-Session-Id"] = session_id
@@ -162,8 +165,10 @@ def probe(session: Any, server_url: str) -> list[Challenge]:
     try:  # a second look only: its failure leaves discovery to the well-known URLs
         response = _post(session, server_url, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers)
     except DiscoveryError:
-        return []
-    return parse_www_authenticate(response.headers.get("WWW-Authenticate", "")) if response is not None else []
+        return [], False
+    if response is None:
+        return [], False
+    return parse_www_authenticate(response.headers.get("WWW-Authenticate", "")), response.status_code == 401
 
 
 def _post(session: Any, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
@@ -171,7 +176,7 @@ def _post(session: Any, url: str, body: dict[str, Any], headers: dict[str, str])
     from ..bounded_http import ResponseRefused
 
     try:
-        return session.post(url, json=body, headers=dict(headers))
+        return session.post(url, json=body, headers=dict(headers), json_only=True)  # an event stream: unread
     except ResponseRefused as e:
         if e.kind == "redirect":
             return None  # e.g. a trailing-slash redirect: no challenge here, the well-known URLs are next
@@ -180,18 +185,23 @@ def _post(session: Any, url: str, body: dict[str, Any], headers: dict[str, str])
         raise DiscoveryError(f"cannot reach {url}: {describe_failure(e)}") from None
 
 
+class MetadataNotFound(DiscoveryError):
+    """No authorization server metadata at any of its well-known URLs (nothing there, not something wrong)."""
+
+
 class _NotAnObject(Exception):
     """The URL answered 200, but not with a JSON object."""
 
 
 def _get_json(session: Any, url: str, failures: dict[str, str]) -> dict[str, Any] | None:
-    """The JSON object at `url`; None when nothing is there (why, when it is not a plain HTTP status, is
-    recorded in `failures`); _NotAnObject when something else is. A URL that stalls past the deadline
-    or answers more than the cap ends discovery with a DiscoveryError naming it."""
+    """The JSON object at `url`; None when nothing is there: an HTTP error status, a body whose
+    Content-Type is not JSON (never read), or a failure (why is recorded in `failures`); _NotAnObject
+    when something else is. A URL that stalls past the deadline or answers more than the cap ends
+    discovery with a DiscoveryError naming it."""
     from ..bounded_http import ResponseRefused
 
     try:
-        response = session.get(url, headers={"Accept": "application/json"})
+        response = session.get(url, headers={"Accept": "application/json"}, json_only=True)
     except ResponseRefused as e:
         if e.kind != "redirect":
             raise DiscoveryError(f"discovery stopped: {url} {e.reason}") from None
@@ -201,6 +211,10 @@ def _get_json(session: Any, url: str, failures: dict[str, str]) -> dict[str, Any
         failures[url] = describe_failure(e)
         return None
     if response.status_code != 200:
+        return None
+    if getattr(response, "body_skipped", False):  # e.g. an endless text/event-stream, or an HTML page: unread
+        media_type = untrusted_text(response.headers.get("Content-Type", "").split(";")[0], limit=60) or "?"
+        failures[url] = f"answered {media_type}, not JSON"
         return None
     try:
         data = response.json()
@@ -212,19 +226,22 @@ def _get_json(session: Any, url: str, failures: dict[str, str]) -> dict[str, Any
 
 
 def fetch_protected_resource(
-    session: Any, server_url: str, challenges: list[Challenge]
+    session: Any, server_url: str, challenges: list[Challenge], failures: dict[str, str] | None = None
 ) -> tuple[str, dict[str, Any]] | None:
     """RFC 9728 §3.1: the protected-resource document of the MCP server, as (the URL it came from, the
     JSON object): at the challenge's `resource_metadata` URL, else at protected_resource_metadata_urls.
-    None when there is none (MCP's fallback applies then). Raises DiscoveryError when a URL stalls or
-    answers too much, OAuthError for a URL check_url refuses. Its `resource` is not checked here."""
+    None when there is none (MCP's fallback applies then); `failures` (URL -> why) gets the URLs where
+    one may be but was not read: a redirect, no connection, an answer that is not a JSON object. Raises
+    DiscoveryError when a URL stalls or answers too much, OAuthError for a URL check_url refuses. Its
+    `resource` is not checked here."""
     named = next((c.params["resource_metadata"] for c in challenges if c.params.get("resource_metadata")), None)
-    failures: dict[str, str] = {}  # not reported: without a document, MCP's fallback applies
+    failures = {} if failures is None else failures
     for url in [named] if named else protected_resource_metadata_urls(server_url):
         check_url(url, "protected resource metadata URL")
         try:
             data = _get_json(session, url, failures)
         except _NotAnObject:
+            failures[url] = "not a JSON object"
             continue  # e.g. a web app's catch-all page: look further
         if data is not None:
             return url, data
@@ -235,9 +252,11 @@ def fetch_authorization_server(session: Any, issuer: str, from_server_url: bool 
     """The RFC 8414 metadata of the authorization server `issuer` (the protected resource's
     `authorization_servers[0]`), tried at each of authorization_server_metadata_urls. The first JSON
     object found must name `issuer` as its `issuer` (RFC 8414 §3.3; `from_server_url`: see
-    metadata_issuer_matches), else it is not used. Raises DiscoveryError: nothing found (naming each URL
-    tried), an answer that is not a JSON object, another issuer, a metadata key of the wrong type; and
-    OAuthError for an endpoint that check_url refuses."""
+    metadata_issuer_matches), else it is not used. Raises MetadataNotFound (a DiscoveryError naming each
+    URL tried) when every URL answered that nothing is there (an HTTP error status, or a body that is not
+    JSON); DiscoveryError for nothing found where a URL redirected or could not be reached, an answer
+    that is not a JSON object, another issuer, a metadata key of the wrong type; and OAuthError for an
+    endpoint that check_url refuses."""
     tried = authorization_server_metadata_urls(issuer)
     malformed: list[str] = []
     failures: dict[str, str] = {}  # URL -> why nothing was read there, when it was not an HTTP status
@@ -255,7 +274,9 @@ def fetch_authorization_server(session: Any, issuer: str, from_server_url: bool 
     if malformed:
         raise DiscoveryError(f"authorization server metadata at {malformed[0]} is not a JSON object: check the server")
     attempts = ", ".join(f"{url}: {failures[url]}" if url in failures else url for url in tried)
-    raise DiscoveryError(
+    # a URL that redirects or cannot be reached may hold metadata: only plain absence is "not found"
+    error = DiscoveryError if failures else MetadataNotFound
+    raise error(
         f"no authorization server metadata for {issuer} (tried {attempts}); "
         "set oauth.credentials.authorizationEndpoint and tokenEndpoint in the catalog entry"
     )
@@ -298,7 +319,8 @@ def parse_authorization_server(data: dict[str, Any], url: str) -> AuthorizationS
     issuer = data.get("issuer")
     return AuthorizationServerMetadata(
         issuer=issuer if isinstance(issuer, str) else "",
-        authorization_endpoint=text("authorization_endpoint", True) or "",
+        # RFC 8414 §2: required unless no grant type the server supports uses it (client_credentials only)
+        authorization_endpoint=text("authorization_endpoint") or "",
         token_endpoint=text("token_endpoint", True) or "",
         registration_endpoint=text("registration_endpoint"),
         revocation_endpoint=text("revocation_endpoint"),
@@ -307,6 +329,7 @@ def parse_authorization_server(data: dict[str, Any], url: str) -> AuthorizationS
         code_challenge_methods_supported=texts("code_challenge_methods_supported"),
         authorization_response_iss_parameter_supported=data.get("authorization_response_iss_parameter_supported")
         is True,
+        client_id_metadata_document_supported=data.get("client_id_metadata_document_supported") is True,
     )
 
 
@@ -315,11 +338,15 @@ def discover(session: Any, server_url: str) -> Discovery:
     the RFC 9728 protected-resource document, then the RFC 8414 metadata of its `authorization_servers[0]`
     (else of the server URL's origin). A document whose `resource` does not cover `server_url` (RFC 9728
     §3.3: same origin, and its path a prefix of the URL's on a segment boundary) is not trusted; metadata
-    naming another `issuer` is not used (RFC 8414 §3.3). Raises DiscoveryError (one line, naming what
-    was expected and found) or OAuthError (a URL check_url refuses)."""
+    naming another `issuer` is not used (RFC 8414 §3.3). The 2025-03-26 default endpoints
+    (default_endpoints) only for a server that answered 401, named no protected-resource document, has
+    none at any well-known URL (each answered an HTTP error or a body that is not JSON) and no metadata
+    at its origin: where a document may exist but was not read, the error says why. Raises DiscoveryError
+    (one line, naming what was expected and found) or OAuthError (a URL check_url refuses)."""
     check_url(server_url, "remote server URL")
-    challenges = probe(session, server_url)
-    found = fetch_protected_resource(session, server_url, challenges)
+    challenges, unauthorized = probe(session, server_url)
+    unread: dict[str, str] = {}
+    found = fetch_protected_resource(session, server_url, challenges, unread)
     resource = server_url
     authorization_server = origin(server_url)  # MCP's fallback when there is no RFC 9728 document
     named = False  # whether a protected-resource document named the authorization server
@@ -337,8 +364,28 @@ def discover(session: Any, server_url: str) -> Discovery:
         elif isinstance(single, str) and single:
             authorization_server, named = single, True
     check_url(authorization_server, "authorization server")
-    metadata = fetch_authorization_server(session, authorization_server, from_server_url=not named)
+    try:
+        metadata = fetch_authorization_server(session, authorization_server, from_server_url=not named)
+    except MetadataNotFound:
+        named_document = any(c.params.get("resource_metadata") for c in challenges)
+        if found is not None or named_document or unread or not unauthorized:
+            raise  # a document exists (or may: it was not read), or the server asked for no authorization
+        metadata = default_endpoints(authorization_server)
     return Discovery(resource, authorization_server, metadata, select_scopes(challenges, resource_metadata))
+
+
+def default_endpoints(server_origin: str) -> AuthorizationServerMetadata:
+    """MCP spec 2025-03-26, Authorization, "Fallbacks for Servers without Metadata Discovery": with no
+    protected-resource document and no metadata at the MCP server's origin, `<origin>/authorize`,
+    `<origin>/token` and `<origin>/register`. No issuer is known (`issuer` ""), so an authorization
+    response's `iss` is not checked (flow.expected_issuer)."""
+    base = origin(server_origin)
+    return AuthorizationServerMetadata(
+        issuer="",
+        authorization_endpoint=check_url(base + "/authorize", "authorization endpoint"),
+        token_endpoint=check_url(base + "/token", "token endpoint"),
+        registration_endpoint=check_url(base + "/register", "registration endpoint"),
+    )
 
 
 def select_scopes(challenges: list[Challenge], resource_metadata: dict[str, Any] | None) -> tuple[str, ...]:

@@ -27,7 +27,12 @@ class TokenError(OAuthError):
 
 
 class CallbackError(OAuthError):
-    pass
+    """The authorization response did not bring a code. `error`: the OAuth `error` it carried (RFC 6749
+    §4.1.2.1), None when it carried none (a timeout, no code, a wrong `iss`)."""
+
+    def __init__(self, message: str, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 class NotAuthorizedError(OAuthError):

@@ -4,26 +4,40 @@ request and storage. Also revoke and the list of authorizations."""
 
 from __future__ import annotations
 
+import threading
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from ..catalog.schema import Server
+from ..errors import DockerMcpError
 from ..output import redact_credentials
 from ..secrets.resolver import SecretSources, resolve_secret
 from ..secrets.store import CredentialStore
-from .callback import CallbackServer, ExpectedIssuer, choose_redirect
-from .clients import DCR, PRE_REGISTERED, ClientRecord, delete_client, load_client, save_client, stored_client_servers
+from . import providers
+from .callback import DEFAULT_HOST, CallbackServer, ExpectedIssuer, choose_redirect
+from .clients import (
+    CIMD,
+    DCR,
+    PRE_REGISTERED,
+    ClientRecord,
+    delete_client,
+    load_client,
+    save_client,
+    stored_client_servers,
+)
 from .discovery import Discovery, discover, resource_covers, same_issuer
-from .errors import OAuthError
+from .errors import CallbackError, OAuthError, TokenError
 from .http import check_url, describe_failure, new_session
-from .registration import register
-from .tokens import Token, delete_token, load_token, save_token
+from .registration import metadata_document_client, register
+from .tokens import Token, delete_token, load_token, save_token, token_key
 
 Print = Callable[[str], None]
 DEFAULT_TIMEOUT_SECONDS = 300
+BROWSER_EXIT_SECONDS = 10  # how long authorize waits, at its end, for a browser command still running
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class AuthorizeOptions:
     scopes: str | None = None  # space separated; replaces the catalog's and the discovered scopes
     open_browser: bool = False
     callback_port: int | None = None
+    callback_host: str | None = None  # localhost, 127.0.0.1 or ::1; replaces the catalog's oauth.redirectHost
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     dcr_enabled: bool = True
 
@@ -67,14 +82,23 @@ def authorize(
     name = server.name
     url = _remote_url(server)
     out(f"Starting OAuth authorization for {name}...")
+    if uses_client_credentials(server):  # a machine client: no browser, no callback
+        return authorize_client_credentials(server, store, sources, options.scopes, out)
     redirect = choose_redirect(
         server.oauth.credentials.redirect_uri if server.oauth and server.oauth.credentials else None,
         options.callback_port,
         warn,
+        options.callback_host or (server.oauth.redirect_host if server.oauth else "") or DEFAULT_HOST,
     )
     http = new_session()
     previous = load_client(store, name)
     record, discovery = _choose_client(server, url, redirect.uri, previous, http, store, options, out)
+    if not record.authorization_endpoint:
+        raise OAuthError(
+            f"the authorization server of {name} names no authorization_endpoint (RFC 8414 §2): it offers no "
+            "sign-in in a browser; set oauth.credentials.authorizationEndpoint, or grantType: client_credentials "
+            "for a machine client"
+        )
     advertised = discovery.metadata.token_endpoint_auth_methods_supported if discovery else ()
     lookup = secret_lookup(server, sources)
     if record.client_secret_ref:
@@ -97,39 +121,110 @@ def authorize(
 
     session = oauth_session(record, scopes)
     resource = record.resource_url or url
+    parameters = providers.authorization_parameters(
+        record.authorization_endpoint, server.oauth.authorization_parameters if server.oauth else {}
+    )
     auth_url, state = session.authorization_url(record.authorization_endpoint, resource=resource)
-    with CallbackServer(redirect, state, expected_issuer(record, discovery)) as callback:
-        if options.open_browser:
-            out(f"Opening your browser for authentication. If it doesn't open automatically, please visit: {auth_url}")
-            try:
-                opened = webbrowser.open(auth_url)
-            except webbrowser.Error:
-                opened = False
-            if not opened:
-                warn("! Could not open a browser: visit the URL above")
-        else:
-            out(f"Please visit this URL to authorize:\n\n  {auth_url}\n")
-        out(f"Waiting for authorization callback on {redirect.uri}...")
-        code = callback.wait(options.timeout)
-    out("Exchanging authorization code for access token...")
-    response, method = exchange_code(session, record, code, lookup, advertised, resource)
-    token = Token.from_response(response)
-    if not token.access_token:
-        raise OAuthError(f"the token endpoint of {name} answered without an access_token")
-    if previous is not None and previous.authorization_endpoint != record.authorization_endpoint:
-        delete_token(store, previous)  # the old token's key would otherwise linger
-    record = record.with_auth_method(method)
-    save_client(store, record)
-    save_token(store, record, token)
+    if parameters:  # appended as given: as keyword arguments, names such as `url` would be oauthlib's own
+        auth_url += "&" + urlencode(parameters)
+    browser: threading.Thread | None = None
+    try:
+        with CallbackServer(redirect, state, expected_issuer(record, discovery)) as callback:
+            if options.open_browser:
+                out(
+                    f"Opening your browser for authentication. If it doesn't open automatically, please visit: {auth_url}"
+                )
+                browser = open_browser(auth_url, warn)
+            else:
+                out(f"Please visit this URL to authorize:\n\n  {auth_url}\n")
+            out(f"Waiting for authorization callback on {redirect.uri}...")
+            code = callback.wait(options.timeout)
+            try:  # the browser's page waits for this: it says "successful" only once the token is stored
+                out("Exchanging authorization code for access token...")
+                response, method = exchange_code(session, record, code, lookup, advertised, resource)
+                token = Token.from_response(response)
+                if not token.access_token:
+                    raise OAuthError(f"the token endpoint of {name} answered without an access_token")
+                if previous is not None and previous.authorization_endpoint != record.authorization_endpoint:
+                    delete_token(store, previous)  # the old token's key would otherwise linger
+                record = record.with_auth_method(method)
+                save_client(store, record)
+                save_token(store, record, token)
+            except BaseException as e:
+                callback.finish(False, failure_reason(e))
+                raise
+            callback.finish(True)
+    except (CallbackError, TokenError) as e:
+        raise forget_refused_client(store, record, previous, e) from None
+    finally:
+        if browser is not None:
+            browser.join(BROWSER_EXIT_SECONDS)  # a browser command that waits for its page: let it end
     out("Authorization successful! Token stored securely.")
     return token
+
+
+# RFC 6749 §4.1.2.1 and §5.2: the authorization server does not know the client (or no longer lets it in)
+REFUSED_CLIENT = {"callback": ("invalid_client", "unauthorized_client"), "token": ("invalid_client",)}
+
+
+def forget_refused_client(
+    store: CredentialStore, record: ClientRecord, previous: ClientRecord | None, error: CallbackError | TokenError
+) -> OAuthError:
+    """The error to report for a failed authorization response or token request. When it says the
+    authorization server does not know a DCR client (`invalid_client`; at the authorization endpoint also
+    `unauthorized_client`) — a server that keeps its registrations in memory forgets them when it
+    restarts — the client record and its token are deleted, so that the next `oauth authorize` registers
+    again; the code of this authorization cannot be used by another client, so this one cannot go on."""
+    where = "callback" if isinstance(error, CallbackError) else "token"
+    if record.client_type != DCR or error.error not in REFUSED_CLIENT[where]:
+        return error
+    delete_token(store, record)
+    delete_client(store, record.server_name)
+    reused = previous is not None and previous.client_id == record.client_id
+    which = "no longer knows the registered client" if reused else "refused the client it registered just now:"
+    return type(error)(
+        f"{error}: the authorization server {which} {record.client_id} ({error.error}); it is forgotten: run "
+        f"'docker mcp oauth authorize {record.server_name}' again to register a new one",
+        error.error,
+    )
+
+
+def open_browser(url: str, warn: Print) -> threading.Thread:
+    """Python's webbrowser (so $BROWSER) opens `url`, in a thread: a browser command that returns only
+    when its page has loaded would otherwise wait for the callback page, which waits for the token
+    request, which waits for the command. Warns when no browser could be opened."""
+
+    def run() -> None:
+        try:
+            opened = webbrowser.open(url)
+        except webbrowser.Error:
+            opened = False
+        if not opened:
+            warn("! Could not open a browser: visit the URL above")
+
+    thread = threading.Thread(target=run, name="oauth-browser", daemon=True)
+    thread.start()
+    return thread
+
+
+def failure_reason(error: BaseException) -> str:
+    """One line for the browser's page about a failed token request or storage: our errors' own first
+    line (they never hold a secret), else only the kind of failure."""
+    if isinstance(error, DockerMcpError):
+        return str(error).strip().split("\n", 1)[0]
+    if isinstance(error, KeyboardInterrupt):
+        return "the authorization was interrupted"
+    return f"unexpected error ({type(error).__name__}): see the terminal"
 
 
 def expected_issuer(record: ClientRecord, discovery: Discovery | None) -> ExpectedIssuer | None:
     """Whom the authorization response must come from (RFC 9207): the discovered authorization server,
     when the authorization request goes to its authorization endpoint. None when it goes elsewhere — both
-    endpoints, or the authorization endpoint, configured in the catalog — where no issuer is known."""
+    endpoints, or the authorization endpoint, configured in the catalog — where no issuer is known; and
+    when no metadata was found (the 2025-03-26 default endpoints: the metadata's issuer is "")."""
     if discovery is None or record.authorization_endpoint != discovery.metadata.authorization_endpoint:
+        return None
+    if not discovery.metadata.issuer:
         return None
     metadata = discovery.metadata
     return ExpectedIssuer(metadata.issuer, metadata.authorization_response_iss_parameter_supported)
@@ -146,8 +241,10 @@ def _choose_client(
     out: Print,
 ) -> tuple[ClientRecord, Discovery | None]:
     """The client record to authorize with, and what discovery found (None when nothing was discovered:
-    both endpoints configured). A stored DCR client is reused only for the same resource, authorization
-    server (SEP-2352) and redirect URI; otherwise a client is registered again."""
+    both endpoints configured). Without oauth.credentials: oauth.clientMetadataUrl as the client_id when
+    the authorization server advertises client ID metadata documents, else DCR. A stored DCR client is
+    reused only for the same resource, authorization server (SEP-2352) and redirect URI; otherwise a
+    client is registered again."""
     credentials = server.oauth.credentials if server.oauth else None
     catalog_scopes = server.oauth.scopes if server.oauth else ()
     if credentials is not None:
@@ -159,7 +256,8 @@ def _choose_client(
             discovery.metadata.authorization_endpoint if discovery else ""
         )
         token_endpoint = credentials.token_endpoint or (discovery.metadata.token_endpoint if discovery else "")
-        check_url(authorization_endpoint, "authorization endpoint")
+        if authorization_endpoint:  # none at all: authorize says so
+            check_url(authorization_endpoint, "authorization endpoint")
         check_url(token_endpoint, "token endpoint")
         method = credentials.token_endpoint_auth_method or ""
         if (
@@ -189,11 +287,16 @@ def _choose_client(
         return record, discovery
 
     discovery = None
+    metadata_url = server.oauth.client_metadata_url if server.oauth else ""
+    if metadata_url:  # MCP's order: pre-registered, then a client ID metadata document, then DCR
+        discovery = discover(http, url)
+        if discovery.metadata.client_id_metadata_document_supported:
+            return _metadata_document_client(server, metadata_url, redirect_uri, previous, discovery, store, out)
     if previous is not None and previous.client_type == DCR and previous.client_id:
         if not resource_covers(previous.resource_url, url):  # the catalog now gives another server
             out(f"Registering again: the registered client was for {redact_credentials(previous.resource_url)}")
         else:
-            discovery = discover(http, url)  # whose client it is, and the endpoints as they are now
+            discovery = discovery or discover(http, url)  # whose client it is, and the endpoints as they are now
             elsewhere = registered_elsewhere(previous, discovery)
             if elsewhere:  # SEP-2352: a registration is valid at the authorization server that made it only
                 now = redact_credentials(discovery.authorization_server)
@@ -215,9 +318,42 @@ def _choose_client(
             "disabled: run 'docker mcp feature enable mcp-oauth-dcr' or add oauth.credentials to its catalog entry"
         )
     discovery = discovery or discover(http, url)
+    if not discovery.metadata.issuer:  # MCP 2025-03-26: no metadata at all
+        out(
+            f"No authorization server metadata for {redact_credentials(url)}: using the default endpoints "
+            f"{discovery.authorization_server}/authorize, /token and /register (MCP 2025-03-26)"
+        )
     out(f"Registering a client with {discovery.authorization_server} (dynamic client registration)...")
     record = register(http, server.name, discovery, redirect_uri, catalog_scopes or discovery.scopes)
     save_client(store, record)  # kept even if this authorization fails: the next one reuses the client
+    if previous is not None and previous.authorization_endpoint != record.authorization_endpoint:
+        delete_token(store, previous)  # the replaced client's token: stored under a key nothing reads now
+    return record, discovery
+
+
+def _metadata_document_client(
+    server: Server,
+    metadata_url: str,
+    redirect_uri: str,
+    previous: ClientRecord | None,
+    discovery: Discovery,
+    store: CredentialStore,
+    out: Print,
+) -> tuple[ClientRecord, Discovery]:
+    """The catalog's client ID metadata document URL as the client_id, at an authorization server that
+    advertises `client_id_metadata_document_supported`: a stored record of it is reused as a DCR client's
+    is (same URL, same authorization server), else a new one is stored. Nothing is registered."""
+    scopes = (server.oauth.scopes if server.oauth else ()) or discovery.scopes
+    out(f"Using the client ID metadata document {metadata_url} as the client ID (no registration)")
+    if (
+        previous is not None
+        and previous.client_type == CIMD
+        and previous.client_id == metadata_url
+        and not registered_elsewhere(previous, discovery)
+    ):
+        return replace(_reused(previous, discovery, scopes), redirect_uri=redirect_uri), discovery
+    record = metadata_document_client(server.name, metadata_url, discovery, redirect_uri, scopes)
+    save_client(store, record)
     if previous is not None and previous.authorization_endpoint != record.authorization_endpoint:
         delete_token(store, previous)  # the replaced client's token: stored under a key nothing reads now
     return record, discovery
@@ -250,6 +386,86 @@ def _reused(previous: ClientRecord, discovery: Discovery, scopes: tuple[str, ...
     )
 
 
+# --- a machine client: the client_credentials grant ---
+
+
+def uses_client_credentials(server: Server) -> bool:
+    """Whether the catalog entry's pre-registered client uses the client_credentials grant."""
+    credentials = server.oauth.credentials if server.oauth else None
+    return credentials is not None and credentials.grant_type == "client_credentials"
+
+
+def authorize_client_credentials(
+    server: Server, store: CredentialStore, sources: SecretSources, scopes: str | None, out: Print
+) -> Token:
+    """A token for the entry's machine client without a browser (RFC 6749 §4.4; MCP's
+    io.modelcontextprotocol/oauth-client-credentials extension, SEP-1046): discovery as for the code flow
+    unless `tokenEndpoint` is configured, then grant_type=client_credentials with `resource` (RFC 8707)
+    and the scopes (`scopes`, space separated, else the catalog's, else the discovered ones, plus those a
+    403 insufficient_scope asked for), the client authenticated by its secret or a private_key_jwt
+    assertion (RFC 7523 §2.2). Stores the client record (grantType client_credentials) and the token;
+    used by `oauth authorize` and for the gateway's first token. Raises OAuthError (one line)."""
+    from .token_endpoint import client_credentials, oauth_session
+
+    name, url = server.name, _remote_url(server)
+    credentials = server.oauth.credentials if server.oauth else None
+    if credentials is None or credentials.grant_type != "client_credentials":
+        raise OAuthError(f"{name} has no client_credentials client in its catalog entry (oauth.credentials.grantType)")
+    out(f"Using pre-registered client {credentials.client_id} (client_credentials grant: no browser)")
+    discovery = None if credentials.token_endpoint else discover(new_session(), url)
+    metadata = discovery.metadata if discovery else None
+    token_endpoint = credentials.token_endpoint or (metadata.token_endpoint if metadata else "")
+    check_url(token_endpoint, "token endpoint")
+    previous = load_client(store, name)
+    usual = (server.oauth.scopes if server.oauth else ()) or (discovery.scopes if discovery else ())
+    wanted = tuple(scopes.split()) if scopes is not None else usual
+    if scopes is None and previous is not None and previous.challenged_scopes:
+        wanted = tuple(dict.fromkeys((*previous.scopes, *wanted, *previous.challenged_scopes)))  # SEP-2350
+        asked = " ".join(previous.challenged_scopes)
+        out(f"Asking for the scope {asked} as well: {name} answered 403 insufficient_scope")
+    method = credentials.token_endpoint_auth_method or ""
+    same_client = previous is not None and (previous.client_id, previous.token_endpoint) == (
+        credentials.client_id,
+        token_endpoint,
+    )
+    if not method and previous is not None and same_client:
+        method = previous.token_endpoint_auth_method  # what worked last time
+    record = ClientRecord(
+        server_name=name,
+        client_type=PRE_REGISTERED,
+        client_id=credentials.client_id,
+        grant_type="client_credentials",
+        client_secret_ref=credentials.client_secret or credentials.private_key or "",
+        token_endpoint_auth_method=method,
+        token_endpoint_auth_signing_alg=credentials.signing_algorithm or "",
+        authorization_endpoint=metadata.authorization_endpoint if metadata else "",
+        token_endpoint=token_endpoint,
+        revocation_endpoint=(metadata.revocation_endpoint or "") if metadata else "",
+        # the issuer as the metadata spells it: a private_key_jwt assertion's `aud` (RFC 7523 §3); none
+        # for the 2025-03-26 default endpoints, whose assertion then names the token endpoint
+        authorization_server=(metadata.issuer if metadata else "") if discovery else "",
+        resource_url=discovery.resource if discovery else url,
+        scopes=wanted,
+        scopes_supported=metadata.scopes_supported if metadata else (),
+        registered_at=datetime.now().astimezone().isoformat(),
+    )
+    out("Requesting an access token (client_credentials grant)...")
+    advertised = metadata.token_endpoint_auth_methods_supported if metadata else ()
+    response, used = client_credentials(
+        oauth_session(record, wanted), record, secret_lookup(server, sources), advertised, record.resource_url
+    )
+    token = Token.from_response(response)
+    if not token.access_token:
+        raise OAuthError(f"the token endpoint of {name} answered without an access_token")
+    if previous is not None and token_key(previous) != token_key(record):
+        delete_token(store, previous)  # the old token's key would otherwise linger
+    record = record.with_auth_method(used)
+    save_client(store, record)
+    save_token(store, record, token)
+    out("Authorization successful! Token stored securely.")
+    return token
+
+
 # --- revoke and list ---
 
 
@@ -278,7 +494,7 @@ def _revoke_at_server(
     record: ClientRecord, token: Token, lookup: Callable[[ClientRecord], str | None], warn: Print
 ) -> None:
     """RFC 7009: revoke the refresh token (which ends the grant), else the access token."""
-    from .token_endpoint import BASIC, NONE, POST, FormEncodedBasic
+    from .token_endpoint import BASIC, JWT_BEARER, NONE, POST, PRIVATE_KEY_JWT, FormEncodedBasic, client_assertion
 
     check_url(record.revocation_endpoint, "revocation endpoint")
     value, hint = (
@@ -289,10 +505,15 @@ def _revoke_at_server(
     method = record.token_endpoint_auth_method or (BASIC if record.has_secret else NONE)
     try:
         secret = lookup(record) if method != NONE else None
+        if method == PRIVATE_KEY_JWT:  # the key signs an assertion; it is never sent (RFC 7523 §2.2)
+            data.update(client_id=record.client_id, client_assertion_type=JWT_BEARER)
+            data["client_assertion"] = client_assertion(record, secret or "")
     except OAuthError as e:
         warn(f"! Not revoked at the server ({e}); the local token is removed anyway")
         return
-    if method in (POST, NONE):
+    if method == PRIVATE_KEY_JWT:
+        pass
+    elif method in (POST, NONE):
         data["client_id"] = record.client_id
         if secret:
             data["client_secret"] = secret

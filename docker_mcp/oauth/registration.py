@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import untrusted_text
-from .clients import DCR, ClientRecord
+from .clients import CIMD, DCR, ClientRecord
 from .discovery import Discovery
 from .errors import RegistrationError
 from .http import check_url, describe_failure
@@ -91,6 +91,32 @@ def register(
         scopes=scopes,
         scopes_supported=discovery.metadata.scopes_supported,
         client_name=body["client_name"],
+        registered_at=datetime.now().astimezone().isoformat(),
+    )
+
+
+def metadata_document_client(
+    server: str, url: str, discovery: Discovery, redirect_uri: str, scopes: tuple[str, ...]
+) -> ClientRecord:
+    """The client whose client_id is `url`, the catalog's client ID metadata document (MCP authorization
+    spec 2025-11-25, Client ID Metadata Documents; draft-ietf-oauth-client-id-metadata-document): nothing
+    is registered — the authorization server fetches the document itself — and the client is public
+    (token endpoint auth method `none`). The `redirect_uri` must be one the document lists. Returns the
+    record (not stored), bound to the discovered authorization server like a DCR client (SEP-2352)."""
+    metadata = discovery.metadata
+    return ClientRecord(
+        server_name=server,
+        client_type=CIMD,
+        client_id=url,
+        token_endpoint_auth_method="none",
+        authorization_endpoint=metadata.authorization_endpoint,
+        token_endpoint=metadata.token_endpoint,
+        revocation_endpoint=metadata.revocation_endpoint or "",
+        authorization_server=discovery.authorization_server,
+        redirect_uri=redirect_uri,
+        resource_url=discovery.resource,
+        scopes=scopes,
+        scopes_supported=metadata.scopes_supported,
         registered_at=datetime.now().astimezone().isoformat(),
     )
 

@@ -1,10 +1,14 @@
-"""Requests to the token endpoint (code exchange and refresh) through requests-oauthlib's OAuth2Session,
-with the client authenticated as the client record says, or as detected (PRODUCT.md §7)."""
+"""Requests to the token endpoint (code exchange, refresh, and the client_credentials grant) through
+requests-oauthlib's OAuth2Session, with the client authenticated as the client record says, or as
+detected (PRODUCT.md §7): a client secret (HTTP Basic or the body), a private_key_jwt assertion
+(RFC 7523 §2.2), or the client_id alone."""
 
 from __future__ import annotations
 
 import base64
 import os
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +20,11 @@ from .errors import TokenError
 from .http import MAX_RESPONSE_BYTES, check_url, describe_failure, insecure_allowed
 
 BASIC, POST, NONE = "client_secret_basic", "client_secret_post", "none"
+PRIVATE_KEY_JWT = "private_key_jwt"  # RFC 7523 §2.2, named as RFC 7591 §2 registers it
+CLIENT_CREDENTIALS = "client_credentials"  # RFC 6749 §4.4; MCP's io.modelcontextprotocol/oauth-client-credentials
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 7523 §2.2 client_assertion_type
+DEFAULT_SIGNING_ALG = "RS256"
+ASSERTION_LIFETIME_SECONDS = 300  # a client assertion is good for one request: short-lived (RFC 7523 §3)
 SecretLookup = Callable[[ClientRecord], str | None]
 
 
@@ -36,13 +45,18 @@ def oauth_session(record: ClientRecord, scopes: tuple[str, ...] = (), state: str
     class TokenSession(bounded_session_class(OAuth2Session, MAX_RESPONSE_BYTES)):  # type: ignore[misc]
         last_token_status: int | None = None  # oauthlib's errors do not carry the HTTP status
 
-    session = TokenSession(
-        record.client_id,
-        redirect_uri=record.redirect_uri or None,
-        scope=list(scopes) or None,
-        state=state,
-        pkce="S256",
-    )
+    if record.grant_type == CLIENT_CREDENTIALS:  # no browser step: no redirect URI, state or PKCE
+        from oauthlib.oauth2 import BackendApplicationClient
+
+        session = TokenSession(client=BackendApplicationClient(record.client_id), scope=list(scopes) or None)
+    else:
+        session = TokenSession(
+            record.client_id,
+            redirect_uri=record.redirect_uri or None,
+            scope=list(scopes) or None,
+            state=state,
+            pkce="S256",
+        )
     session.headers["User-Agent"] = f"docker-mcp/{version()}"
 
     def token_response(response: Any) -> Any:
@@ -75,6 +89,8 @@ def auth_methods_to_try(record: ClientRecord, advertised: tuple[str, ...]) -> li
     advertised one, else Basic then the body (as golang.org/x/oauth2 does). Basic is always followed by
     the body: servers that advertise or registered `client_secret_basic` and then reject the header (400
     invalid_request, "credentials missing or malformed") exist; the method that worked is remembered."""
+    if record.token_endpoint_auth_method == PRIVATE_KEY_JWT:
+        return [PRIVATE_KEY_JWT]
     if not record.has_secret:
         return [NONE]
     if record.token_endpoint_auth_method == POST:
@@ -89,6 +105,8 @@ def _auth_kwargs(method: str, record: ClientRecord, secret: str | None) -> dict[
         return {"include_client_id": True}
     if secret is None:
         raise TokenError(f"the client secret for {record.server_name} is not available")
+    if method == PRIVATE_KEY_JWT:  # `secret`: the signed assertion
+        return {"include_client_id": True, "client_assertion_type": JWT_BEARER, "client_assertion": secret}
     if method == POST:
         return {"include_client_id": True, "client_secret": secret}
     # client_id in the body too: harmless for RFC 6749 servers, required by the MCP SDK's
@@ -113,6 +131,66 @@ def exchange_code(
 
     sent = (code, getattr(session, "_code_verifier", None) or "")
     return _with_client_auth(session, record, secret_for, advertised, attempt, sent)
+
+
+def client_credentials(
+    session: Any,
+    record: ClientRecord,
+    secret_for: SecretLookup,
+    advertised: tuple[str, ...] = (),
+    resource: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """A token for the client itself, no user and no browser (RFC 6749 §4.4; MCP's client-credentials
+    extension, SEP-1046): grant_type=client_credentials with `resource` (RFC 8707) and the record's
+    scopes, the client authenticated by its secret or a private_key_jwt assertion. `session`: from
+    oauth_session for a client_credentials record. Returns the token response and the auth method that
+    worked; raises TokenError (one line, no secret in it)."""
+    check_url(record.token_endpoint, "token endpoint")
+    extra: dict[str, Any] = {"resource": resource} if resource else {}
+    if record.scopes:
+        extra["scope"] = list(record.scopes)
+
+    def attempt(kwargs: dict[str, Any]) -> dict[str, Any]:
+        token: dict[str, Any] = session.fetch_token(record.token_endpoint, **kwargs, **extra)
+        return token
+
+    return _with_client_auth(session, record, secret_for, advertised, attempt, ())
+
+
+def client_assertion(record: ClientRecord, private_key_pem: str) -> str:
+    """The private_key_jwt client assertion (RFC 7523 §2.2, §3): a JWT signed with the client's key by the
+    record's token_endpoint_auth_signing_alg (default RS256), claims iss = sub = client_id, aud = the
+    authorization server's issuer (else the token endpoint URL), iat, exp = iat + 300 s, a random jti.
+    `private_key_pem`: an unencrypted PEM private key (PKCS#8, or the traditional RSA/EC forms). Raises
+    TokenError naming the secret that holds the key (never its value) when it is not such a key or
+    cannot sign with that algorithm."""
+    import jwt
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    name, alg = record.client_secret_ref or "(unnamed)", record.token_endpoint_auth_signing_alg or DEFAULT_SIGNING_ALG
+    try:
+        load_pem_private_key(private_key_pem.encode(), password=None)  # says which of the two is wrong
+    except Exception:  # whatever the parser says may quote the key: it is not passed on
+        raise TokenError(
+            f"the secret {name} does not hold an unencrypted PEM private key (PKCS#8): set it again with "
+            f"'docker mcp secret set {name} < key.pem'"
+        ) from None
+    now = int(time.time())
+    claims = {
+        "iss": record.client_id,
+        "sub": record.client_id,
+        "aud": record.authorization_server or record.token_endpoint,
+        "iat": now,
+        "exp": now + ASSERTION_LIFETIME_SECONDS,
+        "jti": str(uuid.uuid4()),
+    }
+    try:
+        return jwt.encode(claims, private_key_pem, algorithm=alg)
+    except Exception:
+        raise TokenError(
+            f"the private key in the secret {name} cannot sign {alg}: set signingAlgorithm to one for its kind "
+            "of key (ES256 for an EC P-256 key, RS256 or PS256 for an RSA key, EdDSA for Ed25519)"
+        ) from None
 
 
 def refresh(
@@ -144,7 +222,10 @@ def _with_client_auth(
     """`sent`: the values the request carries (code, verifier, refresh token), never to be printed."""
     methods = auth_methods_to_try(record, advertised)
     secret = secret_for(record) if methods != [NONE] else None  # resolved only now, when it is needed
-    if secret:  # the secret, and the Basic header that carries it
+    if secret and methods == [PRIVATE_KEY_JWT]:  # the key, and the assertion signed with it (sent as the secret)
+        key, secret = secret, client_assertion(record, secret)
+        sent = (*sent, key, secret)
+    elif secret:  # the secret, and the Basic header that carries it
         sent = (*sent, secret, FormEncodedBasic(record.client_id, secret).credentials)
     for i, method in enumerate(methods):
         session.last_token_status = None

@@ -105,7 +105,13 @@ class Token:
 
 
 def token_key(record: ClientRecord) -> str:
-    return f"{record.authorization_endpoint}/{record.server_name}"
+    """`<authorizationEndpoint>/<server>`, as the Go plugin keys tokens; a client_credentials client
+    without an authorization endpoint (its token endpoint configured, or none in the metadata):
+    `<tokenEndpoint>/<server>`. Any other record keeps the Go key, even without an authorization endpoint."""
+    endpoint = record.authorization_endpoint
+    if not endpoint and record.grant_type == "client_credentials":
+        endpoint = record.token_endpoint
+    return f"{endpoint}/{record.server_name}"
 
 
 def token_username(server: str) -> str:
@@ -156,7 +162,9 @@ class TokenSource(Protocol):
 
 class Refresher:
     """Hands out a valid access token per server, refreshing when it expires within the margin or when
-    a caller reports it rejected (401). Concurrent callers for one server share a single refresh."""
+    a caller reports it rejected (401). Concurrent callers for one server share a single refresh. A
+    client_credentials client (SEP-1046) is renewed by a new client_credentials request, and
+    `first_token(server)` (None: not such a server) gets the first token of one that has none yet."""
 
     def __init__(
         self,
@@ -164,11 +172,13 @@ class Refresher:
         secret_for: Callable[[ClientRecord], str | None],
         session_factory: Callable[[ClientRecord], Any],
         margin_seconds: float = REFRESH_MARGIN_SECONDS,
+        first_token: Callable[[str], Token | None] | None = None,
     ) -> None:
         self.store = store
         self.secret_for = secret_for
         self.session_factory = session_factory
         self.margin = margin_seconds
+        self.first_token = first_token
         self._locks: dict[str, threading.Lock] = {}
         self._refreshes: dict[str, int] = {}  # per server: how many refreshes finished
         self._guard = threading.Lock()
@@ -184,7 +194,11 @@ class Refresher:
             record = load_client(self.store, server)
             token = load_token(self.store, record) if record is not None else None
             if record is None or token is None:
-                raise NotAuthorizedError(not_authorized_message(server))
+                first = self.first_token(server) if self.first_token is not None else None
+                if first is None:
+                    raise NotAuthorizedError(not_authorized_message(server))
+                self._refreshes[server] = seen + 1
+                return first
             if self._refreshes.get(server, 0) != seen:
                 return token  # a refresh finished while this caller waited: that one is for it too
             if rejected is not None and token.access_token != rejected.access_token:
@@ -196,8 +210,10 @@ class Refresher:
             return token
 
     def _refresh(self, record: ClientRecord, token: Token) -> Token:
-        from .token_endpoint import refresh
+        from .token_endpoint import CLIENT_CREDENTIALS, refresh
 
+        if record.grant_type == CLIENT_CREDENTIALS:
+            return self._renew(record)
         if not token.refresh_token:
             raise NotAuthorizedError(expired_message(record.server_name))
         try:
@@ -207,6 +223,21 @@ class Refresher:
                 raise NotAuthorizedError(expired_message(record.server_name)) from None
             raise
         new = Token.from_response(response, previous_refresh_token=token.refresh_token)
+        save_token(self.store, record, new)
+        if method != record.token_endpoint_auth_method:
+            save_client(self.store, record.with_auth_method(method))
+        return new
+
+    def _renew(self, record: ClientRecord) -> Token:
+        """A client_credentials client has no refresh token (RFC 6749 §4.4.3): it asks for a new token, for
+        the resource and scopes of the stored record."""
+        from .token_endpoint import client_credentials
+
+        session = self.session_factory(record)
+        response, method = client_credentials(session, record, self.secret_for, (), record.resource_url or None)
+        new = Token.from_response(response)
+        if not new.access_token:
+            raise TokenError(f"the token endpoint of {record.server_name} answered without an access_token")
         save_token(self.store, record, new)
         if method != record.token_endpoint_auth_method:
             save_client(self.store, record.with_auth_method(method))

@@ -9,7 +9,8 @@
         oidc.count("/token")           # how many requests hit paths starting with /token
 
 The config keys are those server.mjs documents (clients, registration, resource, scopes, accessTokenTTL,
-refreshTokenTTL, refreshTokens, rotateRefreshToken, tokenEndpointAuthMethods, requestLog, port).
+refreshTokenTTL, refreshTokens, rotateRefreshToken, tokenEndpointAuthMethods, clientCredentials, requestLog,
+port).
 The node process is always stopped: on leaving the `with` block, on stop(), and at interpreter exit.
 """
 

@@ -168,8 +168,8 @@ def test_client_secret_methods_need_a_secret(method):
 
 
 def test_unknown_auth_method_and_unknown_credentials_key():
-    assert '"private_key_jwt" is not supported' in error_of(
-        creds("clientId: abc", "tokenEndpointAuthMethod: private_key_jwt")
+    assert '"tls_client_auth" is not supported' in error_of(
+        creds("clientId: abc", "tokenEndpointAuthMethod: tls_client_auth")
     )
     message = error_of(creds("clientId: abc", "clientSecrets: x"))
     assert "oauth.credentials.clientSecrets: unknown key" in message

@@ -8,6 +8,7 @@ docker CLI are in tests/e2e/test_oauth_spec_checks.py."""
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -142,9 +143,11 @@ def test_the_callback_takes_the_code_with_the_right_iss_and_keeps_the_state_rule
     with server:
         wrong_state = requests.get(url, params={"code": "C", "state": "X", "iss": "https://evil"}, timeout=5)
         assert wrong_state.status_code == 400  # not this authorization's: ignored, still waiting
-        ok = requests.get(url, params={"code": "THE-CODE", "state": "S", "iss": ISSUER}, timeout=5)
-        assert ok.status_code == 200
-        assert server.wait(1) == "THE-CODE"
+        with ThreadPoolExecutor(1) as pool:  # the code's request is answered once the flow calls finish()
+            ok = pool.submit(requests.get, url, params={"code": "THE-CODE", "state": "S", "iss": ISSUER}, timeout=5)
+            assert server.wait(5) == "THE-CODE"
+            server.finish(True)
+            assert ok.result().status_code == 200
 
 
 def test_an_empty_iss_is_present_and_compared():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -139,10 +140,12 @@ def test_callback_ignores_a_wrong_state_and_takes_the_right_one():
         assert requests.get(f"{base}/callback?code=x&state=WRONG").status_code == 400
         assert requests.get(f"{base}/callback?code=x").status_code == 400
         assert requests.get(f"{base}/elsewhere?code=x&state=S1").status_code == 404
-        ok = requests.get(f"{base}/callback?code=THE-CODE&state=S1")
-        assert ok.status_code == 200 and "Authorization Successful" in ok.text
-        assert requests.get(f"{base}/callback?code=again&state=S1").status_code == 400  # single use
-        assert cb.wait(1) == "THE-CODE"
+        with ThreadPoolExecutor(1) as pool:  # the code's request is answered once the flow calls finish()
+            ok = pool.submit(requests.get, f"{base}/callback?code=THE-CODE&state=S1", timeout=10)
+            assert cb.wait(5) == "THE-CODE"
+            assert requests.get(f"{base}/callback?code=again&state=S1").status_code == 400  # single use
+            cb.finish(True)
+            assert ok.result().status_code == 200 and "Authorization Successful" in ok.result().text
 
 
 def test_callback_reports_access_denied_and_times_out():

@@ -22,6 +22,9 @@
 //   tokenEndpointAuthMethods  default ["client_secret_basic", "client_secret_post", "none"]: the methods
 //                       clients may use, and token_endpoint_auth_methods_supported in the metadata
 //   requestLog          path of a JSONL file: one line per HTTP request with parameter NAMES only
+//   clientCredentials   true: the client_credentials grant (RFC 6749 §4.4) for clients whose grant_types
+//                       include it (with "private_key_jwt" in tokenEndpointAuthMethods, a client with `jwks`
+//                       may authenticate with a signed assertion, RFC 7523)
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -127,6 +130,7 @@ function providerConfiguration() {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: true },
+      clientCredentials: { enabled: Boolean(config.clientCredentials) },
       registration: { enabled: Boolean(config.registration), initialAccessToken: false },
       revocation: {
         enabled: true,
