@@ -10,8 +10,8 @@ plugin in $DOCKER_CONFIG/cli-plugins, as a user would do it:
 - a catalog file with a `type: remote` entry for the URL; an `auth/` scenario's server is marked as using
   OAuth as Docker's catalog marks one (`oauth.providers`), with the URL of the client ID metadata document
   this user publishes (`oauth.clientMetadataUrl`: the suite's, CLIENT_METADATA_URL; used only where the
-  authorization server advertises client ID metadata documents), and with `oauth.credentials` when the
-  context gives a pre-registered client, whose secret (or PEM private key) is set with `docker mcp secret
+  authorization server advertises client ID metadata documents), or, instead, with `oauth.credentials` when
+  the context gives a pre-registered client, whose secret (or PEM private key) is set with `docker mcp secret
   set`; in a `client-credentials` scenario the user knows the client is a machine client: `grantType:
   client_credentials`, and with a key `tokenEndpointAuthMethod: private_key_jwt`, `privateKey` (the key's
   secret) and the context's `signingAlgorithm`;
@@ -88,7 +88,9 @@ def catalog_entry(
 ) -> str:
     lines = [f"name: {SERVER}", "type: remote", "remote:", f"  url: {url}"]
     if oauth:
-        lines += ["oauth:", "  providers:", f"    - provider: {SERVER}", f"  clientMetadataUrl: {CLIENT_METADATA_URL}"]
+        lines += ["oauth:", "  providers:", f"    - provider: {SERVER}"]
+        if client_id is None:  # a pre-registered client and a metadata document URL are one too many
+            lines.append(f"  clientMetadataUrl: {CLIENT_METADATA_URL}")
     if client_id is not None:
         lines += ["  credentials:", f"    clientId: {json.dumps(client_id)}"]
         if machine:
