@@ -116,3 +116,34 @@ def test_the_time_server_and_the_oauth_server_behind_one_gateway(oauth_user, tmp
                 assert not echoed.is_error and echoed.content[0].text == "both"
 
             anyio.run(session_with_gateway, oauth_user, [], body)
+
+
+def test_a_server_without_an_oauth_block_that_answers_401_is_authorized_as_the_hint_says(oauth_user, tmp_path):
+    """Issue 14, case 6: a remote entry with no `oauth` block whose server answers 401 (RFC 9728 challenge,
+    oidc-provider as its authorization server with dynamic client registration) is reported with the
+    command that fixes it, not an MCP error; that command registers a client, the browser approves, and
+    the same `tools ls` then lists the server's tools with the stored token."""
+    port = free_port()
+    remote = RemoteMcpServer(auth="oidc")
+    config = {"resource": remote.resource, "clients": [resource_server_client()], "registration": True}
+    with start_oidc(tmp_path, config) as oidc:
+        remote.issuer, remote.introspection_client = oidc.issuer, resource_server_client()
+        with remote:
+            oauth_user.import_server(remote_entry("plain", remote.url))
+            oauth_user.ok("mcp", "server", "enable", "plain")
+            r = oauth_user.docker("mcp", "tools", "ls")
+            assert "HTTP 401 from " in r.stderr, r.stdout + r.stderr
+            assert "it wants an authorization: run 'docker mcp oauth authorize plain'" in r.stderr
+            assert "MCPError" not in r.stderr and "Traceback" not in r.stderr
+
+            r = oauth_user.authorize("plain", port)
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert "dynamic client registration" in r.stdout
+            record, token = oauth_user.stored("plain")
+            assert record.client_type == "dcr" and token.access_token
+
+            listed = oauth_user.ok("mcp", "tools", "ls")
+            assert "remote_whoami" in listed
+            who = oauth_user.ok("mcp", "tools", "call", "remote_whoami")
+            assert record.client_id in who
+            oauth_user.assert_nothing_leaked(token.access_token, token.refresh_token, record.client_secret)
