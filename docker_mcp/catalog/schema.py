@@ -469,6 +469,8 @@ def is_client_metadata_url(value: str) -> bool:
     """Whether `value` can be a client identifier URL (draft-ietf-oauth-client-id-metadata-document §3):
     https, a host, a path other than "/" without "." or ".." segments, no fragment, no user name or
     password (a query is allowed)."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return False
     parts = _split(value)
     if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
         return False
@@ -492,7 +494,8 @@ def _client_metadata_url(r: _Reader, oauth: Any, path: str, credentials: ClientC
     url = r.text(oauth, "clientMetadataUrl", f"{path}.clientMetadataUrl")
     if not is_client_metadata_url(url):
         r.fail(r.at(oauth, "clientMetadataUrl"), f"{path}.clientMetadataUrl",
-               "must be an https URL with a path and no fragment, e.g. https://app.example.com/oauth/client.json")  # fmt: skip
+               "must be an https URL with a path (not /), without spaces, fragment, user name, password or ./.. "
+               "segments, e.g. https://app.example.com/oauth/client.json")  # fmt: skip
     return url
 
 
@@ -525,8 +528,9 @@ def _authorization_parameters(r: _Reader, oauth: Any, path: str) -> dict[str, st
             r.fail(_key_at(raw, key) or r.at(raw, key), f"{where}.{key}", "a parameter name must be a non-empty string")
         if key in FLOW_PARAMETERS:
             also = " (oauth.scopes gives the scopes)" if key == "scope" else ""
-            r.fail(_key_at(raw, key) or r.at(raw, key), f"{where}.{key}",
-                   f"is set by the authorization flow itself; remove it{also}")  # fmt: skip
+            why = ("would change how the authorization code comes back to the loopback callback"
+                   if key in ("response_mode", "request", "request_uri") else "is set by the authorization flow itself")  # fmt: skip
+            r.fail(_key_at(raw, key) or r.at(raw, key), f"{where}.{key}", f"{why}; remove it{also}")
         parameters[key] = r.text(raw, key, f"{where}.{key}")
     return parameters
 

@@ -99,7 +99,8 @@ def authorize(
 
     if timeout is not None and not 0 < timeout <= 86400:
         raise UsageError(
-            f"--timeout must be a number of seconds from 0 to 86400, not {timeout:g}", "docker mcp oauth authorize"
+            f"--timeout must be a number of seconds above 0, at most 86400, not {timeout:g}",
+            "docker mcp oauth authorize",
         )
     if callback_port is not None and not 1 <= callback_port <= 65535:
         raise UsageError(

@@ -47,6 +47,9 @@ class ClientRecord:
     client_name: str = ""
     registered_at: str = ""
     challenged_scopes: tuple[str, ...] = ()  # a 403 insufficient_scope asked for these: the next authorize adds them
+    # RFC 7592 §2: where (and with what bearer token) the registration can be read; DCR clients only
+    registration_client_uri: str = ""
+    registration_access_token: str = field(default="", repr=False)
     # "" (authorization_code) or "client_credentials" (SEP-1046: new tokens without a browser, no refresh token)
     grant_type: str = ""
     # private_key_jwt: the assertion's JWS alg (RFC 7591 token_endpoint_auth_signing_alg); clientSecretRef then
@@ -81,6 +84,8 @@ class ClientRecord:
             "clientSecret": self.client_secret,
             "revocationEndpoint": self.revocation_endpoint,
             "challengedScopes": list(self.challenged_scopes),
+            "registrationClientUri": self.registration_client_uri,
+            "registrationAccessToken": self.registration_access_token,
             "grantType": "" if self.grant_type == "authorization_code" else self.grant_type,
             "tokenEndpointAuthSigningAlg": self.token_endpoint_auth_signing_alg,
         }
@@ -115,6 +120,8 @@ class ClientRecord:
             client_name=s("clientName"),
             registered_at=s("registeredAt"),
             challenged_scopes=t("challengedScopes"),
+            registration_client_uri=s("registrationClientUri"),
+            registration_access_token=s("registrationAccessToken"),
             grant_type=s("grantType"),
             token_endpoint_auth_signing_alg=s("tokenEndpointAuthSigningAlg"),
         )

@@ -366,10 +366,15 @@ def discover(session: Any, server_url: str) -> Discovery:
     check_url(authorization_server, "authorization server")
     try:
         metadata = fetch_authorization_server(session, authorization_server, from_server_url=not named)
-    except MetadataNotFound:
+    except MetadataNotFound as e:
         named_document = any(c.params.get("resource_metadata") for c in challenges)
-        if found is not None or named_document or unread or not unauthorized:
-            raise  # a document exists (or may: it was not read), or the server asked for no authorization
+        if found is None and not named_document and not unread and not unauthorized:
+            raise DiscoveryError(  # it may not use OAuth at all
+                f"{redact_credentials(server_url)} answered without asking for an authorization (no HTTP 401), "
+                f"and {e}"
+            ) from None
+        if found is not None or named_document or unread:
+            raise  # a document exists (or may: it was not read)
         metadata = default_endpoints(authorization_server)
     return Discovery(resource, authorization_server, metadata, select_scopes(challenges, resource_metadata))
 

@@ -32,7 +32,7 @@ from .clients import (
 from .discovery import Discovery, discover, resource_covers, same_issuer
 from .errors import CallbackError, OAuthError, TokenError
 from .http import check_url, describe_failure, new_session
-from .registration import metadata_document_client, register
+from .registration import metadata_document_client, register, still_registered
 from .tokens import Token, delete_token, load_token, save_token, token_key
 
 Print = Callable[[str], None]
@@ -304,9 +304,14 @@ def _choose_client(
                     f"Registering again: the registered client belongs to {redact_credentials(elsewhere)}, and "
                     f"{server.name} now names the authorization server {now}"
                 )
-            elif previous.redirect_uri == redirect_uri:
+            elif previous.redirect_uri == redirect_uri and still_registered(http, previous):
                 out(f"Using the registered client {previous.client_id}")
                 return _reused(previous, discovery, catalog_scopes or discovery.scopes), discovery
+            elif previous.redirect_uri == redirect_uri:  # RFC 7592: the server says it no longer exists
+                out(
+                    f"Registering again: the authorization server no longer knows the registered client "
+                    f"{previous.client_id}"
+                )
             else:
                 out(
                     f'Re-registering the client (redirect URI changed from "{previous.redirect_uri}" '

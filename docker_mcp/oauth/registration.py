@@ -71,6 +71,7 @@ def register(
     if not isinstance(data, dict) or not isinstance(data.get("client_id"), str) or not data["client_id"]:
         raise RegistrationError(f"dynamic client registration for {server} returned no client_id")
     secret = data.get("client_secret") if isinstance(data.get("client_secret"), str) else ""
+    management = {k: data[k] for k in _MANAGEMENT_KEYS if isinstance(data.get(k), str)}  # RFC 7592 §3
     method = data.get("token_endpoint_auth_method")
     if not isinstance(method, str):
         method = body["token_endpoint_auth_method"]
@@ -92,7 +93,31 @@ def register(
         scopes_supported=discovery.metadata.scopes_supported,
         client_name=body["client_name"],
         registered_at=datetime.now().astimezone().isoformat(),
+        registration_client_uri=management.get("registration_client_uri", ""),
+        registration_access_token=management.get("registration_access_token", ""),
     )
+
+
+_MANAGEMENT_KEYS = ("registration_client_uri", "registration_access_token")
+FORGOTTEN_STATUSES = (401, 403, 404)  # RFC 7592 §2.1: a client that no longer exists is answered 401
+
+
+def still_registered(session: Any, record: ClientRecord) -> bool:
+    """Whether the authorization server still knows a registered client, asked where RFC 7592 §2.1 says:
+    GET its `registration_client_uri` with its `registration_access_token` as a bearer token. False only
+    when the server answers 401, 403 or 404 (a server that keeps registrations in memory forgets them when
+    it restarts); True without the two values (a server without RFC 7592), for a URI check_url refuses,
+    and for any other answer or failure (the authorization then goes on, and says what fails). The
+    request is bounded as `session`'s are; its body is never read (json_only, and not used)."""
+    uri, token = record.registration_client_uri, record.registration_access_token
+    if not (uri and token):
+        return True
+    try:
+        check_url(uri, "registration client URI")
+        response = session.get(uri, headers={"Authorization": f"Bearer {token}"}, json_only=True)
+    except Exception:
+        return True
+    return response.status_code not in FORGOTTEN_STATUSES
 
 
 def metadata_document_client(

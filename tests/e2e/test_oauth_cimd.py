@@ -134,6 +134,10 @@ BAD = {
         "oauth.clientMetadataUrl: must be an https URL",
     ),
     "dot segments": ("  clientMetadataUrl: https://app.example.com/a/../c.json", "oauth.clientMetadataUrl: must be"),
+    "a space": (
+        "  clientMetadataUrl: 'https://app.example.com/c json'",
+        "oauth.clientMetadataUrl: must be an https URL",
+    ),
     "not a string": (
         "  clientMetadataUrl: [https://app.example.com/c.json]",
         "oauth.clientMetadataUrl: must be a string",

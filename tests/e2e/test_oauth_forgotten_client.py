@@ -122,3 +122,52 @@ def test_other_refusals_keep_the_registered_client(oauth_user):
     assert r.returncode == 1 and "authorization failed: access_denied" in r.stderr
     assert "forgotten" not in r.stderr
     assert oauth_user.stored(SERVER)[0].client_id == "client-1"
+
+
+def test_oidc_provider_restarted_forgets_the_client_and_authorize_registers_again_before_the_browser(
+    oauth_user, tmp_path
+):
+    """The real case against oidc-provider: its in-memory registrations are gone after a restart, and its
+    authorization endpoint then shows its own error page instead of redirecting back (nothing reaches the
+    callback). With RFC 7592 on, the registration answer carries registration_client_uri and
+    registration_access_token; the next `oauth authorize` reads the registration first, gets 401, and
+    registers again before sending the browser anywhere: one browser visit, and success."""
+    from tests.helpers.oidc import start_oidc
+    from tests.servers.protected_resource import ProtectedResource
+
+    port, oidc_port = free_port(), free_port()
+    config = {"registration": True, "registrationManagement": True, "port": oidc_port}
+    with ProtectedResource() as resource:
+        oidc = start_oidc(tmp_path, {**config, "resource": resource.url})
+        try:
+            resource.authorization_server = oidc.issuer
+            oauth_user.import_server(remote_entry(SERVER, resource.url))
+            assert oauth_user.authorize(SERVER, port).returncode == 0
+            first, first_token = oauth_user.stored(SERVER)
+            assert first.registration_client_uri.startswith(oidc.issuer) and first.registration_access_token
+
+            oidc.stop()
+            oidc.start()  # same port and issuer; every registration forgotten
+            visits = len(oauth_user.browser_records())
+            r = oauth_user.authorize(SERVER, port)
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert (
+                f"Registering again: the authorization server no longer knows the registered client {first.client_id}"
+                in r.stdout
+            )
+            assert len(oauth_user.browser_records()) == visits + 1  # one visit: the new client's
+            second, second_token = oauth_user.stored(SERVER)
+            assert second.client_id != first.client_id and second_token.access_token
+            assert oidc.count("/reg", method="POST") == 2  # the request log spans both runs: one registration each
+            reads = [q for q in oidc.requests() if q["method"] == "GET" and q["path"].startswith("/reg/")]
+            assert [q["status"] for q in reads] == [401]  # RFC 7592 §2.1: it no longer exists
+
+            # the server still knows the new client: the next authorize reuses it
+            r = oauth_user.authorize(SERVER, port)
+            assert r.returncode == 0 and f"Using the registered client {second.client_id}" in r.stdout
+        finally:
+            oidc.stop()
+    oauth_user.assert_nothing_leaked(
+        first.registration_access_token, second.registration_access_token, first_token.access_token,
+        second_token.access_token, second.client_secret,
+    )  # fmt: skip

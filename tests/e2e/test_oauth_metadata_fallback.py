@@ -105,9 +105,15 @@ def test_a_named_document_that_is_missing_or_a_server_that_asked_for_nothing_is_
         server.json("/mcp", {"jsonrpc": "2.0", "id": 1, "result": {}}, 200)
         open_case = authorize(oauth_user)
         used = [q.path for q in server.requests if q.path in ("/register", "/authorize", "/token")]
+    lines = []
     for r in (named_case, open_case):
         assert r.returncode == 1, r.stdout + r.stderr
         assert "using the default endpoints" not in r.stdout
         [line] = [x for x in r.stderr.strip().splitlines() if not x.startswith("! ")]
-        assert line.startswith(f"no authorization server metadata for {server.base_url} (tried "), line
+        lines.append(line)
+    assert lines[0].startswith(f"no authorization server metadata for {server.base_url} (tried "), lines[0]
+    assert lines[1].startswith(
+        f"{server.url('/mcp')} answered without asking for an authorization (no HTTP 401), and no authorization "
+        f"server metadata for {server.base_url} (tried "
+    ), lines[1]
     assert used == []

@@ -154,4 +154,4 @@ def test_the_cli_strips_escape_sequences_from_what_it_writes_on_stderr(capsys, m
     err = capsys.readouterr().err
     assert "x]0;pwned[2J is not in any configured catalog" in err, err
     assert run(GlobalOptions(), ["oauth", "authorize", "x", "--timeout", "1e10"]) == 125
-    assert "--timeout must be a number of seconds from 0 to 86400, not 1e+10" in capsys.readouterr().err
+    assert "--timeout must be a number of seconds above 0, at most 86400, not 1e+10" in capsys.readouterr().err

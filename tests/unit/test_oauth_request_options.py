@@ -242,7 +242,13 @@ def test_a_redirect_host_with_a_redirect_uri_is_refused():
 @pytest.mark.parametrize("key", FLOW_PARAMETERS)
 def test_parameters_the_flow_sets_are_refused_naming_the_key(key):
     message = error_of("authorizationParameters:", f"  {key}: x")
-    assert message.startswith(f"notes.yaml:7:5: oauth.authorizationParameters.{key}: is set by the authorization flow")
+    changes_the_return = key in ("response_mode", "request", "request_uri")
+    why = (
+        "would change how the authorization code comes back"
+        if changes_the_return
+        else "is set by the authorization flow"
+    )
+    assert message.startswith(f"notes.yaml:7:5: oauth.authorizationParameters.{key}: {why}"), message
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@
 //   clients             oidc-provider client metadata (client_id, client_secret, token_endpoint_auth_method,
 //                       redirect_uris, grant_types, response_types, scope, application_type, ...)
 //   registration        true: RFC 7591 dynamic registration, open (no initial access token)
+//   registrationManagement true: RFC 7592 client configuration endpoint (read, update, delete a registration)
 //   resource            the protected resource (MCP server URL), or a list of them: RFC 8707 resource
 //                       indicators accepted; access tokens for it are opaque, audience = the resource
 //   scopes              extra scopes (besides openid, offline_access, mcp:tools)
@@ -132,6 +133,8 @@ function providerConfiguration() {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: Boolean(config.clientCredentials) },
       registration: { enabled: Boolean(config.registration), initialAccessToken: false },
+      // RFC 7592: a registration answer carries registration_client_uri and registration_access_token
+      registrationManagement: { enabled: Boolean(config.registrationManagement) },
       revocation: {
         enabled: true,
         // oidc-provider's default, spelled out: a client revokes its own tokens
