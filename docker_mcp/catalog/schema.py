@@ -439,8 +439,28 @@ def _secrets(r: _Reader, m: Any, path: str) -> tuple[Secret, ...]:
     return tuple(secrets)
 
 
+OAUTH_KEYS = ("providers", "scopes", "credentials", "clientMetadataUrl", "redirectHost", "authorizationParameters")
+
+
+def _misspelt(key: object, known: tuple[str, ...]) -> str | None:
+    """The known key an unknown one is a near miss of (`redirect_host`, `clientMetadataURL`,
+    `authorizationParams`), else None: other unknown keys are left alone, as the Go plugin leaves them
+    (a catalog may carry keys a newer version reads), but a typo of ours must not be ignored silently."""
+    import difflib
+
+    if not isinstance(key, str) or key in known:
+        return None
+    flat = {k.lower().replace("_", "").replace("-", ""): k for k in known}
+    close = difflib.get_close_matches(key.lower().replace("_", "").replace("-", ""), list(flat), n=1, cutoff=0.85)
+    return flat[close[0]] if close else None
+
+
 def _oauth(r: _Reader, m: Any, path: str, server: dict[str, Any]) -> OAuth:
     oauth = r.mapping(m["oauth"], path, r.at(m, "oauth"))
+    for key in oauth:
+        meant = _misspelt(key, OAUTH_KEYS)
+        if meant is not None:
+            r.fail(_key_at(oauth, key) or r.at(oauth, key), f"{path}.{key}", f"unknown key: did you mean {meant}?")
     providers = tuple(
         OAuthProvider(
             _required_text(r, item, "provider", f"{path}.providers[{i}]"),

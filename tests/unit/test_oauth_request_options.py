@@ -268,3 +268,21 @@ def test_a_client_metadata_url_beside_a_pre_registered_client_is_refused():
         "clientMetadataUrl: https://app.example.com/oauth/client.json", "credentials:", "  clientId: notes-app"
     )
     assert "oauth.clientMetadataUrl: is not used when oauth.credentials is set" in message
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("redirect_host: localhost", "redirectHost"),
+        ("clientMetadataURL: https://app.example.com/c.json", "clientMetadataUrl"),
+        ("authorizationParams: {prompt: consent}", "authorizationParameters"),
+        ("scope: [a]", "scopes"),
+    ],
+)
+def test_a_near_miss_of_an_oauth_key_is_refused_naming_the_key_meant(typo, meant):
+    message = error_of(typo)
+    assert message.startswith(f"notes.yaml:6:3: oauth.{typo.split(':')[0]}: unknown key: did you mean {meant}?")
+
+
+def test_an_unknown_oauth_key_that_is_no_near_miss_is_left_alone():
+    assert parse("scopes: [a]", "futureThing: 1").oauth.scopes == ("a",)
