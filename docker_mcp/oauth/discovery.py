@@ -370,8 +370,7 @@ def discover(session: Any, server_url: str) -> Discovery:
         named_document = any(c.params.get("resource_metadata") for c in challenges)
         if found is None and not named_document and not unread and not unauthorized:
             raise DiscoveryError(  # it may not use OAuth at all
-                f"{redact_credentials(server_url)} answered without asking for an authorization (no HTTP 401), "
-                f"and {e}"
+                f"{redact_credentials(server_url)} answered without asking for an authorization (no HTTP 401), and {e}"
             ) from None
         if found is not None or named_document or unread:
             raise  # a document exists (or may: it was not read)
