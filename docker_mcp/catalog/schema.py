@@ -475,6 +475,10 @@ def _oauth(r: _Reader, m: Any, path: str, server: dict[str, Any]) -> OAuth:
         credentials = _credentials(r, oauth, f"{path}.credentials", server)
     elif "credentials" in oauth:
         r.fail(r.at(oauth, "credentials"), f"{path}.credentials", "must be a mapping with at least clientId")
+    if server.get("type") != "remote" or not server.get("remote", Remote()).url:
+        for key in ("clientMetadataUrl", "redirectHost", "authorizationParameters"):  # the browser flow's
+            if oauth.get(key) is not None:
+                r.fail(r.at(oauth, key), f"{path}.{key}", "is for a `type: remote` server with a `remote.url` only")
     return OAuth(
         providers,
         scopes,
@@ -525,6 +529,9 @@ def _redirect_host(r: _Reader, oauth: Any, path: str, credentials: ClientCredent
     if oauth.get("redirectHost") is None:
         return ""
     host = r.text(oauth, "redirectHost", f"{path}.redirectHost")
+    if host == "[::1]":
+        r.fail(r.at(oauth, "redirectHost"), f"{path}.redirectHost",
+               "write the IPv6 loopback without brackets: ::1 (the redirect URI gets them)")  # fmt: skip
     if host not in LOOPBACK_HOSTS:
         shown = host if host.isprintable() and len(host) <= 64 else "this value"
         r.fail(r.at(oauth, "redirectHost"), f"{path}.redirectHost",

@@ -225,7 +225,7 @@ def test_the_new_oauth_keys_parse_and_show_as_written():
     assert "redirectHost" not in server_json(parse("scopes: [a]"))["oauth"]  # the default is left out
 
 
-@pytest.mark.parametrize("value", ["example.com", "'[::1]'", "127.0.0.2"])
+@pytest.mark.parametrize("value", ["example.com", "127.0.0.2"])
 def test_a_redirect_host_that_is_not_loopback_is_a_one_line_error(value):
     message = error_of(f"redirectHost: {value}")
     assert message.startswith("notes.yaml:6:17: oauth.redirectHost: ")
@@ -286,3 +286,19 @@ def test_a_near_miss_of_an_oauth_key_is_refused_naming_the_key_meant(typo, meant
 
 def test_an_unknown_oauth_key_that_is_no_near_miss_is_left_alone():
     assert parse("scopes: [a]", "futureThing: 1").oauth.scopes == ("a",)
+
+
+def test_a_bracketed_ipv6_redirect_host_is_told_to_drop_the_brackets():
+    assert "oauth.redirectHost: write the IPv6 loopback without brackets: ::1" in error_of("redirectHost: '[::1]'")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["redirectHost: localhost", "clientMetadataUrl: https://app.example.com/c.json", "authorizationParameters: {a: b}"],
+)
+def test_the_browser_flow_keys_are_for_remote_servers_only(line):
+    text = "name: notes\ntype: server\nimage: mcp/notes\noauth:\n  " + line + "\n"
+    with pytest.raises(CatalogError) as e:
+        parse_document(load(text, "notes.yaml"), "notes.yaml")
+    assert "is for a `type: remote` server with a `remote.url` only" in str(e.value)
+    assert "\n" not in str(e.value)
