@@ -11,13 +11,12 @@ once with a code, as the suite's does; it never fetches the document (nor does t
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.e2e.oauth_support import HELPERS, OAuthUser, free_port, remote_entry
+from tests.e2e.oauth_support import OAuthUser, free_port, remote_entry
 from tests.servers.hostile import HostileServer
 
 SERVER = "cimd-app"
@@ -47,11 +46,7 @@ def stand_in(server: HostileServer, *, cimd: bool | None) -> None:
 
 
 def authorize(user: OAuthUser) -> Any:
-    env = {"BROWSER": f"{sys.executable} {HELPERS / 'browser_approve.py'} %s"}
-    return user.docker(
-        "mcp", "oauth", "authorize", SERVER, "--open-browser", "--callback-port", str(free_port()),
-        "--timeout", "30", env=env,
-    )  # fmt: skip
+    return user.authorize(SERVER, free_port())  # the scripted browser follows the redirect to the callback
 
 
 def token_form(server: HostileServer) -> list[dict[str, str]]:

@@ -13,13 +13,12 @@ known client and the case's error for another."""
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from tests.e2e.oauth_support import HELPERS, OAuthUser, free_port, remote_entry
+from tests.e2e.oauth_support import OAuthUser, free_port, remote_entry
 from tests.servers.hostile import HostileServer
 
 SERVER = "forgetful-app"
@@ -69,11 +68,7 @@ class ForgetfulServer:
 
 def authorize(user: OAuthUser, port: int) -> Any:
     """On the same callback port every time: a new redirect URI would register a new client anyway."""
-    env = {"BROWSER": f"{sys.executable} {HELPERS / 'browser_approve.py'} %s"}
-    return user.docker(
-        "mcp", "oauth", "authorize", SERVER, "--open-browser", "--callback-port", str(port), "--timeout", "30",
-        env=env,
-    )  # fmt: skip
+    return user.authorize(SERVER, port)  # the scripted browser follows the redirect to the callback
 
 
 @pytest.mark.parametrize("refused_at", ["token endpoint", "invalid_client", "unauthorized_client"])

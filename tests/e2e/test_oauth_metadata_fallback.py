@@ -10,10 +10,9 @@ The server is a tests/servers/hostile.py server on 127.0.0.1 (every path it is n
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from tests.e2e.oauth_support import HELPERS, OAuthUser, free_port, remote_entry
+from tests.e2e.oauth_support import OAuthUser, free_port, remote_entry
 from tests.servers.hostile import HostileServer
 
 SERVER = "legacy-app"
@@ -22,11 +21,7 @@ WELL_KNOWN = "/.well-known/"
 
 
 def authorize(user: OAuthUser) -> Any:
-    env = {"BROWSER": f"{sys.executable} {HELPERS / 'browser_approve.py'} %s"}
-    return user.docker(
-        "mcp", "oauth", "authorize", SERVER, "--open-browser", "--callback-port", str(free_port()),
-        "--timeout", "30", env=env,
-    )  # fmt: skip
+    return user.authorize(SERVER, free_port())  # the scripted browser follows the redirect to the callback
 
 
 def legacy_server(server: HostileServer, **redirect: str) -> None:
