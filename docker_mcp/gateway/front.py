@@ -165,15 +165,11 @@ def http_app(server: Any, transport: str, host: str) -> Any:
 
 def _transport_app(server: Any, transport: str, host: str, security: Any) -> Any:
     if transport == "streaming":
-        # answers stream (SSE) on the POST, so that a server's progress, log messages and requests reach the client while it works
-        return server.streamable_http_app(
-            streamable_http_path="/mcp",
-            host=host,
-            json_response=False,
-            transport_security=security,
-            session_idle_timeout=session_idle_timeout(),
-            max_sessions=MAX_SESSIONS,
-        )
+        from .streamable import streamable_app
+
+        # a request's answer is JSON when its result comes first, a stream (SSE) on the POST when the
+        # server's progress, log messages or requests come before it (streamable.py)
+        return streamable_app(server, "/mcp", security, session_idle_timeout(), MAX_SESSIONS)
     from mcp.server.sse import SseServerTransport
     from starlette.applications import Starlette
     from starlette.responses import Response
