@@ -366,8 +366,15 @@ async def serve_http(app: Any, sock: socket.socket, stop: Shutdown) -> None:
 
     requests = _Requests(app)
     # uvicorn's timeout is the backstop: _Requests ends what is open when the grace is over
+    # no proxy headers: the gateway trusts no X-Forwarded-* (and skips uvicorn's middleware for them); no
+    # access log: the gateway logs the calls it routes (--log-calls)
     config = uvicorn.Config(
-        requests, log_level="warning", lifespan="on", timeout_graceful_shutdown=round(STOP_GRACE + STOP_BACKSTOP / 2)
+        requests,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=round(STOP_GRACE + STOP_BACKSTOP / 2),
+        proxy_headers=False,
+        access_log=False,
     )
     server = Server(config)
     loop = asyncio.get_running_loop()

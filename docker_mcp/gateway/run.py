@@ -538,6 +538,12 @@ async def _serve(
             # unlike the Go gateway, a file missing at start is watched too: creating tools.yaml counts
             log.warning("- Watching for configuration updates...")
             tg.start_soon(_watch, watched, lambda: _reload(live, tg, builder, reload, http))
+        if not options.dry_run:
+            import gc
+
+            # what start-up made (the SDK's and pydantic's modules, the listings) lives as long as the
+            # gateway: the collector stops walking it, which a call's garbage would otherwise cost
+            gc.freeze()
         if options.dry_run:
             _print_dry_run(aggregator)
         elif options.transport == "stdio":
