@@ -2,7 +2,8 @@
 CLI) in front of real MCP SDK servers over streamable HTTP on loopback: abandoned client sessions are
 reaped and give back their file descriptors, a hung server holds up no other server in the same client
 session, a call the client abandons is cancelled upstream, and a server's oversized answer fails that
-call only. The gateway process is measured through /proc (its RSS and open descriptors)."""
+call only. A call's answer is JSON when its result comes first and a stream when progress does. The
+gateway process is measured through /proc (its RSS and open descriptors)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 import requests
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 from tests.e2e.oauth_support import free_port
 from tests.e2e.test_gateway_http import start_gateway, stop
@@ -54,6 +55,11 @@ class Backend(LoopbackApp):
                 with self.lock:
                     self.in_flight -= 1
             return "never"
+
+        @self.mcp.tool(name=f"{name}_steps")
+        async def steps(ctx: Context) -> str:
+            await ctx.report_progress(1, 2, "half way")
+            return f"{name}: done"
 
         @self.mcp.tool(name=f"{name}_big")
         def big(size: int) -> str:
@@ -133,6 +139,32 @@ def gateway(gateway_user, tmp_path):
             yield f"http://127.0.0.1:{port}/mcp", process, (a, b)
         finally:
             stop(process)
+
+
+def test_a_result_that_comes_first_is_answered_as_json_and_one_after_progress_as_a_stream(gateway):
+    url, _, _ = gateway
+    with requests.Session() as http:
+        session = open_session(http, url)
+        headers = {**HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
+
+        def call_tool(name: str, meta: dict | None = None) -> requests.Response:
+            params: dict = {"name": name, "arguments": {"text": "hi"} if name == "a_echo" else {}}
+            if meta:
+                params["_meta"] = meta
+            body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}
+            return http.post(url, json=body, headers=headers, timeout=30)
+
+        plain = call_tool("a_echo")
+        assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json"), plain.headers
+        assert plain.json()["result"]["content"][0]["text"] == "a: hi"
+        assert plain.headers["mcp-session-id"] == session
+
+        streamed = call_tool("a_steps", {"progressToken": "p-1"})
+        assert streamed.headers["content-type"].startswith("text/event-stream"), streamed.headers
+        events = [json.loads(line[5:]) for line in streamed.text.splitlines() if line.startswith("data:")]
+        assert [e.get("method") or "result" for e in events] == ["notifications/progress", "result"], events
+        assert events[0]["params"]["progressToken"] == "p-1" and events[0]["params"]["message"] == "half way"
+        assert events[1]["id"] == 7 and events[1]["result"]["content"][0]["text"] == "a: done"
 
 
 def test_a_thousand_abandoned_sessions_are_reaped_and_a_new_client_is_served(gateway):
