@@ -15,6 +15,7 @@ Importing this module imports the SDK: the front imports it when it starts."""
 
 from __future__ import annotations
 
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -42,9 +43,8 @@ from mcp_types import (
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 
-SSE_COMMIT_AFTER = (
-    15.0  # seconds a request may run silent before its answer commits to a stream (the SDK's 2026-07-28 window)
-)
+# seconds a request may run silent before its answer commits to a stream (the SDK's 2026-07-28 window)
+SSE_COMMIT_AFTER = 15.0
 
 
 class DeferringTransport(StreamableHTTPServerTransport):
@@ -64,7 +64,6 @@ class DeferringTransport(StreamableHTTPServerTransport):
         version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
         self._request_streams[request_id] = anyio.create_memory_object_stream[EventMessage](REQUEST_STREAM_BUFFER_SIZE)
         reader = self._request_streams[request_id][1]
-        first: EventMessage | None = None
         try:
             await writer.send(self._create_session_message(message, request, request_id, version))
             first, gone = await self._first(reader, receive)
@@ -133,8 +132,6 @@ class DeferringTransport(StreamableHTTPServerTransport):
         self, request_id: str, reader: Any, first: EventMessage | None, scope: Any, receive: Any, send: Any
     ) -> None:
         """Answer as the SDK's SSE branch does, `first` (when a message came) the stream's first event."""
-        from functools import partial
-
         sse_writer, sse_reader = anyio.create_memory_object_stream[Any](0)
         self._sse_stream_writers[request_id] = sse_writer
         headers = {
