@@ -45,6 +45,7 @@ from sse_starlette import EventSourceResponse
 
 # seconds a request may run silent before its answer commits to a stream (the SDK's 2026-07-28 window)
 SSE_COMMIT_AFTER = 15.0
+UNWATCHED = 1.0  # seconds a request's answer waits before the client's disconnect is watched too
 
 
 class DeferringTransport(StreamableHTTPServerTransport):
@@ -90,7 +91,11 @@ class DeferringTransport(StreamableHTTPServerTransport):
     @staticmethod
     async def _first(reader: Any, receive: Any) -> tuple[EventMessage | None, bool]:
         """(the request's first message, or None after SSE_COMMIT_AFTER seconds; whether the client
-        disconnected first). Raises anyio.EndOfStream when the session ends first."""
+        disconnected first). The client's disconnect is watched only once UNWATCHED seconds have gone
+        by: most requests are answered sooner, and the watch is a task of its own. Raises
+        anyio.EndOfStream when the session ends first."""
+        with anyio.move_on_after(UNWATCHED):
+            return await reader.receive(), False
         first: list[EventMessage] = []
         gone = False
 
@@ -103,7 +108,7 @@ class DeferringTransport(StreamableHTTPServerTransport):
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(disconnect)
-            with anyio.move_on_after(SSE_COMMIT_AFTER):
+            with anyio.move_on_after(SSE_COMMIT_AFTER - UNWATCHED):
                 first.append(await reader.receive())
             tg.cancel_scope.cancel()
         return (first[0] if first else None), gone
