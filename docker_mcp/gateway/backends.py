@@ -116,7 +116,7 @@ class Backend:
             self._transport() as streams,
             ForwardingSession(streams[0], streams[1], peer or self.peer) as session,
         ):
-            await handshake(session)
+            await handshake(session, discover_first=(peer or self.peer).discover_first)
             yield session
 
     async def _run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
@@ -177,7 +177,12 @@ class Backend:
             from .router import Peer, _connection
 
             # this call's own container: its own peer, told the capabilities of the client that called
-            peer = Peer(self.name, home=_connection(ctx) if ctx is not None else None, advertise=self.peer.advertise)
+            peer = Peer(
+                self.name,
+                home=_connection(ctx) if ctx is not None else None,
+                advertise=self.peer.advertise,
+                discover_first=self.peer.discover_first,
+            )
             # a per-call server's list_changed is not followed: listing it again costs a container each
             result: dict[str, Any] = await self._request(lambda s: raw_request(s, method, params, ctx, peer), peer)
             return result
@@ -193,8 +198,12 @@ class Backend:
         return session._dispatcher.notify(method, params, _stamp_options(session, method, params))
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
-        result: types.CallToolResult = await self._request(lambda s: s.call_tool(name, arguments or {}))
-        return result
+        """`docker mcp tools call`: the tool's result, typed (a 2026-07-28 input_required result is driven
+        as the gateway drives it, with no client to answer; see raw_request). Raises MCPError (the server's
+        own error) or what the transport raised."""
+        params = {"name": name, "arguments": arguments or {}}
+        raw = await self._request(lambda s: raw_request(s, "tools/call", params, None, self.peer))
+        return types.CallToolResult.model_validate(raw)
 
     def _require(self) -> Any:
         if self._session is None:
@@ -214,6 +223,7 @@ class Backend:
         other = Backend(self.name, self._transport, self.long_lived, self.auth, self.http, self.shared)
         other._listing = self._listing
         other.peer.advertise, other.peer.on_list_changed = self.peer.advertise, self.peer.on_list_changed
+        other.peer.discover_first = self.peer.discover_first
         return other
 
     async def relist(self) -> Listing:
@@ -239,17 +249,30 @@ class Backend:
         return self._listing.capabilities if self._listing is not None else None
 
 
-async def handshake(session: Any) -> None:
-    """Agree on a protocol version with a server: the `initialize` handshake first (2025-11-25 and
-    older: the era in which a server may ask the client for sampling, elicitation and roots, which the
-    gateway passes on), then, when the server speaks only the stateless 2026-07-28 revision, the SDK's
-    `server/discover` negotiation. Such a server answers initialize with -32022 "unsupported protocol
+async def handshake(session: Any, discover_first: bool = False) -> None:
+    """Agree on a protocol version with a server.
+
+    `discover_first` (a connection that serves `docker mcp tools` itself, with no client whose requests a
+    handshake-era connection would carry): the SDK's own auto mode (mcp.client._probe.negotiate_auto),
+    `server/discover` at 2026-07-28 first and `initialize` when the server gives no modern answer; at
+    2026-07-28 every request then carries the `_meta` envelope and the MCP-Protocol-Version, Mcp-Method
+    and Mcp-Name headers (SEP-2243, SEP-2575).
+
+    Otherwise (the gateway's connections, which pass a server's requests on to its clients): the
+    `initialize` handshake first (2025-11-25 and older: the era in which a server may ask the client for
+    sampling, elicitation and roots within a call, which a server of both eras does only there), then,
+    when the server speaks only the stateless 2026-07-28 revision, `server/discover`. Such a server answers initialize with -32022 "unsupported protocol
     version", with a version the handshake does not know, or refuses it outright (HTTP 400 "Missing
     MCP-Protocol-Version header", which the SDK's transport turns into another MCPError): after any
     MCPError, discover is tried once, and when it fails too the initialize error is the one raised (the
     server is then one of the handshake era that refused us). MCP spec 2026-07-28, basic/lifecycle."""
     from mcp.shared.exceptions import MCPError
 
+    if discover_first:
+        from mcp.client._probe import negotiate_auto
+
+        await negotiate_auto(session)
+        return
     try:
         await session.initialize()
     except MCPError as e:
@@ -320,9 +343,82 @@ async def raw_request(session: Any, method: str, params: dict[str, Any] | None, 
     entry = peer.enter(ctx)
     try:
         result: dict[str, Any] = await session._dispatcher.send_raw_request(method, data["params"] or None, opts)
+        if modern and result.get("resultType") == "input_required" and not _modern_request(ctx):
+            result = await _input_required(session, method, data["params"], opts, result, ctx, peer)
         return result
     finally:
         peer.leave(entry)
+
+
+def _modern_request(ctx: Any) -> bool:
+    """Whether the client request `ctx` came at 2026-07-28 (its client answers an input_required result
+    itself); False for a handshake-era client and for `docker mcp tools` (None)."""
+    return ctx is not None and getattr(ctx, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS
+
+
+async def _input_required(
+    session: Any,
+    method: str,
+    params: dict[str, Any],
+    opts: Any,
+    first: dict[str, Any],
+    ctx: Any,
+    peer: Any,
+) -> dict[str, Any]:
+    """A 2026-07-28 server's `input_required` result (SEP-2322, MCP spec 2026-07-28
+    basic/utilities/mrtr) to a request of a client that cannot take it (a handshake-era client, or
+    `docker mcp tools`), driven by the SDK's own loop (mcp.client._input_required): each embedded request
+    (sampling/createMessage, elicitation/create, roots/list) goes to the client as a request of its era
+    through `peer` (the client's answer passed on untouched), then the request is sent again with a new
+    id, the answers as `inputResponses` and `requestState` as it came (left out when none came), at
+    most 10 rounds. Returns the final raw result. Raises MCPError: the client's error or refusal (a
+    client without the capability), or -32603 when the server's result does not parse or the rounds
+    run out; BackendError (in an exception group) for `docker mcp tools`, which has nobody to ask."""
+    from mcp.client._input_required import InputRequiredRoundsExceededError, run_input_required_driver
+    from mcp.shared.exceptions import MCPError
+    from pydantic import ValidationError
+
+    latest = first
+
+    def parsed(raw: dict[str, Any]) -> Any:
+        try:
+            return types.InputRequiredResult.model_validate(raw)
+        except ValidationError:
+            raise MCPError(
+                code=types.INTERNAL_ERROR, message=f"{peer.name}: its input_required result does not parse"
+            ) from None
+
+    async def dispatch(key: str, request: Any) -> Any:
+        asked = latest["inputRequests"][key]  # as the server wrote it, not re-serialized
+        if ctx is None:
+            raise BackendError(
+                f"{peer.name}: the server asked for {asked.get('method')}, which docker mcp tools cannot answer: "
+                "call the tool from an MCP client through docker mcp gateway run"
+            )
+        try:
+            answer: dict[str, Any] = await peer.request(asked.get("method"), asked.get("params"))
+        except MCPError as e:
+            return e.error
+        return answer
+
+    async def retry(responses: Any, state: str | None) -> Any:
+        nonlocal latest
+        again = {k: v for k, v in params.items() if k not in ("inputResponses", "requestState")}
+        if responses is not None:
+            again["inputResponses"] = responses
+        if state is not None:
+            again["requestState"] = state
+        raw: dict[str, Any] = await session._dispatcher.send_raw_request(method, again, opts)
+        if raw.get("resultType") != "input_required":
+            return raw
+        latest = raw
+        return parsed(raw)
+
+    try:
+        result: dict[str, Any] = await run_input_required_driver(parsed(first), dispatch=dispatch, retry=retry)
+    except InputRequiredRoundsExceededError as e:
+        raise MCPError(code=types.INTERNAL_ERROR, message=f"{peer.name}: {e.args[0].split(';')[0]}") from None
+    return result
 
 
 STATEFUL = "docker_mcp.stateful"  # Connection.state: the session set a log level or subscribed

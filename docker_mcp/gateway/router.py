@@ -74,13 +74,22 @@ class Peer:
     request contexts (`ServerRequestContext`) forwarded over this connection and not yet answered,
     oldest first; a server's request goes to the newest whose client can take it. `advertise`: the
     client capabilities to announce when `home` is unknown (None: announce none, as `docker mcp tools`
-    does, having no client to forward to).
+    does, having no client to forward to). `discover_first`: the connection serves `docker mcp tools`
+    itself, not a client, so it negotiates as the SDK's auto mode does (`server/discover` first; see
+    backends.handshake).
     """
 
-    def __init__(self, name: str, home: Any = None, advertise: types.ClientCapabilities | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        home: Any = None,
+        advertise: types.ClientCapabilities | None = None,
+        discover_first: bool = False,
+    ) -> None:
         self.name = name
         self.home = home
         self.advertise = advertise
+        self.discover_first = discover_first
         self.inflight: list[Any] = []
         self.on_list_changed: Callable[[str, str], Awaitable[None]] | None = None
         self.pending = 0  # notifications being passed on now (a slow client holds them)

@@ -237,10 +237,12 @@ async def connect_all(
     aggregator: Aggregator,
     running: dict[str, Backend] | None = None,
     advertise: types.ClientCapabilities | None = None,
+    discover_first: bool = False,
 ) -> list[str]:
     """Connect every server (but those `running` already); one that cannot connect is reported and left
     out. `advertise`: the client capabilities to announce to a server before a client is known (the
-    gateway forwards them; None for `docker mcp tools`). Returns the problems."""
+    gateway forwards them; None for `docker mcp tools`). `discover_first`: `docker mcp tools`, which
+    negotiates as the SDK's auto mode does (backends.handshake). Returns the problems."""
     problems: list[str] = []
     for name in config.vanished:
         problems.append(f"{name}: enabled, but no configured catalog has it any more")
@@ -252,7 +254,7 @@ async def connect_all(
         async with bound:
             try:
                 backend = build(server)
-                backend.peer.advertise = advertise
+                backend.peer.advertise, backend.peer.discover_first = advertise, discover_first
                 await backend.start(tg)
             except Exception as e:
                 failed[name] = describe(e) if str(e).startswith(name) else f"{name}: {describe(e)}"
@@ -660,7 +662,7 @@ async def with_aggregator(
     aggregator = Aggregator(config)
     try:
         async with anyio.create_task_group() as tg:
-            await connect_all(config, tg, build, aggregator)
+            await connect_all(config, tg, build, aggregator, discover_first=True)
             result = await body(aggregator)
             tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:

@@ -43,6 +43,7 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.shared.exceptions import MCPError
 
 from tests.e2e.conftest import DOCKER
 from tests.e2e.oauth_support import free_port
@@ -100,10 +101,10 @@ class Client:
         """The notifications of one type the client got, in order."""
         return [n for n in self.notifications if isinstance(n, kind)]
 
-    def callbacks(self, sampling: bool = True) -> dict[str, Any]:
+    def callbacks(self, sampling: bool = True, elicitation: bool = True) -> dict[str, Any]:
         return {
             "sampling_callback": self.sampling if sampling else None,
-            "elicitation_callback": self.elicitation,
+            "elicitation_callback": self.elicitation if elicitation else None,
             "list_roots_callback": self.list_roots,
             "logging_callback": self.logging,
             "message_handler": self.message,
@@ -162,18 +163,26 @@ class Front:
     streams: Streams
 
     @contextlib.asynccontextmanager
-    async def connect(self, client: Client, sampling: bool = True) -> AsyncIterator[ClientSession]:
+    async def connect(
+        self, client: Client, sampling: bool = True, elicitation: bool = True
+    ) -> AsyncIterator[ClientSession]:
         async with (
             self.streams() as (read, write),
-            ClientSession(read, write, **client.callbacks(sampling)) as session,
+            ClientSession(read, write, **client.callbacks(sampling, elicitation)) as session,
         ):
             with anyio.fail_after(CONNECT):
                 await session.initialize()
             yield session
 
-    def run(self, body: Callable[[ClientSession], Awaitable[Any]], client: Client, sampling: bool = True) -> Any:
+    def run(
+        self,
+        body: Callable[[ClientSession], Awaitable[Any]],
+        client: Client,
+        sampling: bool = True,
+        elicitation: bool = True,
+    ) -> Any:
         async def main() -> Any:
-            async with self.connect(client, sampling) as session:
+            async with self.connect(client, sampling, elicitation) as session:
                 return await body(session)
 
         return anyio.run(main)
@@ -454,6 +463,42 @@ def test_a_server_of_the_2026_07_28_revision_only_works_through_the_gateway(mode
         assert client.sampled == []
 
     modern_front.run(body, client)
+
+
+def test_a_2026_07_28_server_asks_a_2025_11_25_client_through_its_input_required_result(modern_front):
+    """The server's question rides an input_required result (SEP-2322), which a 2025-11-25 client cannot
+    read: the gateway asks the client with elicitation/create, then sends the call again with the answer
+    and the request state echoed as they came."""
+    client = Client()
+
+    async def body(session: ClientSession) -> None:
+        assert session.protocol_version == "2025-11-25"
+        answer = json.loads(await call(session, "ask", {"question": "Who are you?"}))
+        assert answer == {
+            "action": "accept",
+            "content": {"name": "Ada", "age": 36},
+            "state": json.dumps({"asked": "Who are you?"}),
+        }
+        [asked] = client.elicited
+        assert isinstance(asked, types.ElicitRequestFormParams) and asked.message == "Who are you?"
+
+    modern_front.run(body, client)
+
+
+def test_a_2026_07_28_server_s_question_to_a_client_without_elicitation_is_a_clean_error(modern_front):
+    """The client declared no elicitation: the gateway does not ask it, and the call fails with the
+    reason instead of hanging or crashing the session, which serves the next call."""
+    client = Client()
+
+    async def body(session: ClientSession) -> None:
+        with anyio.fail_after(CALL), pytest.raises(MCPError) as refused:
+            await session.call_tool("ask", {"question": "Who are you?"})
+        assert refused.value.error.code == types.INVALID_REQUEST
+        assert "elicitation not supported" in refused.value.error.message, refused.value.error
+        assert client.elicited == []
+        assert await call(session, "protocol") == "2026-07-28"
+
+    modern_front.run(body, client, elicitation=False)
 
 
 def test_a_client_initializing_with_2025_06_18_works_against_a_server_preferring_2026_07_28(modern_front):

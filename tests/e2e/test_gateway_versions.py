@@ -5,6 +5,8 @@ SDK server over streamable HTTP, next to a 2025-06-18 client on the same gateway
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import httpx2
 import mcp_types as types
@@ -137,3 +139,61 @@ def test_a_2026_07_28_client_calls_a_container_server_connected_at_2025_11_25(re
         anyio.run(modern)
     finally:
         print(stop(process))  # the gateway's log, shown when the test fails
+
+
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+def test_a_2026_07_28_client_answers_a_2026_07_28_server_s_input_required_result_itself(gateway_user, tmp_path):
+    """Client and server both at 2026-07-28 (tests/servers/features.py, modern only): the server's
+    input_required result (SEP-2322) reaches the client as it came, the SDK client asks its user (the
+    elicitation callback) and sends the call again with the answer and the request state, which the
+    gateway passes to the server untouched."""
+    from tests.servers.features import Features
+
+    with LoopbackApp(Features(modern_only=True).app("streamable-http")) as server:
+        import_remote(gateway_user, tmp_path, "features", server.url)
+        port = free_port()
+        process = start_gateway(gateway_user, "streaming", port, "--servers", "features", token=TOKEN)
+        url = f"http://127.0.0.1:{port}/mcp"
+        asked: list[str] = []
+
+        async def elicitation(ctx, params: types.ElicitRequestParams) -> types.ElicitResult:
+            asked.append(params.message)
+            return types.ElicitResult(action="accept", content={"name": "Grace"})
+
+        try:
+
+            async def modern() -> None:
+                with anyio.fail_after(30):
+                    async with Client(transport(url), mode="auto", elicitation_callback=elicitation) as client:
+                        assert client.protocol_version == "2026-07-28"
+                        result = await client.call_tool("ask", {"question": "Who?"})
+                        assert not result.is_error, result.content
+                        assert json.loads(result.content[0].text) == {
+                            "action": "accept",
+                            "content": {"name": "Grace"},
+                            "state": json.dumps({"asked": "Who?"}),
+                        }
+
+            anyio.run(modern)
+            assert asked == ["Who?"]
+        finally:
+            print(stop(process))  # the gateway's log, shown when the test fails
+
+
+def test_docker_mcp_tools_speaks_2026_07_28_to_a_server_of_both_eras(gateway_user, tmp_path):
+    """`docker mcp tools` serves no client of its own, so it negotiates as the SDK's auto mode does
+    (server/discover first): a server of both eras (tests/servers/features.py) is called at 2026-07-28.
+    Its input_required question has nobody to answer it: one line says so, exit 1."""
+    from tests.servers.features import Features
+
+    with LoopbackApp(Features().app("streamable-http")) as server:
+        import_remote(gateway_user, tmp_path, "features", server.url)
+        r = gateway_user.docker("mcp", "tools", "call", "--servers", "features", "protocol")
+        assert (r.returncode, r.stdout.strip()) == (0, "2026-07-28"), r.stderr
+        r = gateway_user.docker("mcp", "tools", "call", "--servers", "features", "ask", "question=Who?")
+        assert r.returncode == 1, (r.stdout, r.stderr)
+        assert r.stdout.strip() == (
+            "features: the server asked for elicitation/create, which docker mcp tools cannot answer: "
+            "call the tool from an MCP client through docker mcp gateway run"
+        )
+        assert "Traceback" not in r.stderr

@@ -23,7 +23,10 @@ tool                        what it does
                             returns "MODEL: TEXT" of the client's answer, or a tool error
                             "sampling failed: MCP error CODE: MSG"
 ``ask`` {question}          ``elicitation/create`` (form mode: name, a string, required; age, an
-                            integer); returns the client's answer as JSON {action, content}
+                            integer); returns the client's answer as JSON {action, content}. At
+                            2026-07-28 the question is an ``input_required`` result (SEP-2322:
+                            input request "who", request state JSON {asked: QUESTION}); the retry's
+                            answer comes back as JSON {action, content, state: the state echoed}
 ``roots``                   ``roots/list``; returns the URIs as a JSON list
 ``roots_seen``              JSON {notifications, roots}: how many ``notifications/roots/list_changed``
                             came, and the roots the server asked for (standalone) after the last one
@@ -56,7 +59,8 @@ by prefix. State is the server's, shared by its connections: a test talks to it 
 ``--modern-only`` (``Features(modern_only=True)``) makes a server of the 2026-07-28 revision only: it
 answers ``initialize`` with -32022 "unsupported protocol version" (data: supported ["2026-07-28"]), so
 a client must negotiate with ``server/discover``, which the SDK serves; a 2026-07-28 server sends the
-client no requests (sampling, elicitation and roots fail in the server with NoBackChannelError).
+client no requests (sampling and roots fail in the server with NoBackChannelError; ``ask`` asks in its
+result instead).
 """
 
 from __future__ import annotations
@@ -180,7 +184,9 @@ class Features:
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[tool for tool, _ in self.tools.values()])
 
-    async def call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        self, ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         entry = self.tools.get(params.name)
         if entry is None:
             return _text(f"unknown tool: {params.name}", error=True)
@@ -205,7 +211,7 @@ class Features:
         content = result.content
         return f"{result.model}: {content.text if isinstance(content, types.TextContent) else content}"
 
-    async def ask(self, ctx: Any, args: dict[str, Any]) -> types.CallToolResult | str:
+    async def ask(self, ctx: Any, args: dict[str, Any]) -> types.CallToolResult | types.InputRequiredResult | str:
         schema = {
             "type": "object",
             "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
@@ -214,6 +220,17 @@ class Features:
         request = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=args["question"], requested_schema=schema)
         )
+        if ctx.protocol_version == MODERN:
+            # no requests to the client at 2026-07-28: the question rides an input_required result and the
+            # answer comes with the client's retry (SEP-2322), which echoes the request state
+            raw = ctx.params or {}
+            answer = (raw.get("inputResponses") or {}).get("who")
+            if answer is None:
+                state = json.dumps({"asked": args["question"]})
+                return types.InputRequiredResult(input_requests={"who": request}, request_state=state)
+            return json.dumps(
+                {"action": answer.get("action"), "content": answer.get("content"), "state": raw.get("requestState")}
+            )
         try:
             result = await self.ask_client(ctx, request, types.ElicitResult)
         except Exception as e:
