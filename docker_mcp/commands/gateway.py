@@ -33,6 +33,7 @@ def run(
     tools_config: tuple[str, ...] = (),
     log_calls: bool = True,
     watch: bool | None = None,
+    stateless: bool = False,
 ) -> int:
     import os
     import uuid
@@ -52,6 +53,8 @@ def run(
         raise UsageError("cannot use --enable-all-servers with --servers flag", "docker mcp gateway run")
     if port is not None and TRANSPORTS[transport] == "stdio":
         raise UsageError("cannot use --port with --transport=stdio", "docker mcp gateway run")
+    if stateless and TRANSPORTS[transport] != "streaming":
+        raise UsageError("cannot use --stateless without --transport=streaming", "docker mcp gateway run")
     if port is not None and not 0 <= port <= 65535:  # 0: the default, 8811, as in the Go plugin
         raise UsageError(f"--port must be a port number from 1 to 65535, not {port}", "docker mcp gateway run")
     configure_logging(verbose, log_calls)
@@ -77,7 +80,19 @@ def run(
     if host is None:  # loopback on a host; in a container, every interface (its clients are outside it)
         host = "0.0.0.0" if in_container else "127.0.0.1"
     options = RunOptions(
-        transport, dry_run, verbose, long_lived, cpus, memory, gateway_id, host, port or 8811, token, log_calls, watch
+        transport,
+        dry_run,
+        verbose,
+        long_lived,
+        cpus,
+        memory,
+        gateway_id,
+        host,
+        port or 8811,
+        token,
+        log_calls,
+        watch,
+        stateless,
     )
     return anyio.run(
         serve,
@@ -111,6 +126,10 @@ GROUP = Group(
                     metavar="HOST",
                 ),
                 Option(("--port",), "Port of the HTTP transports (default 8811)", metavar="PORT", type=int),
+                Option(
+                    ("--stateless",),
+                    "Streamable HTTP without sessions: any of several replicas can answer any request",
+                ),
                 Option(
                     ("--allow-unauthenticated",),
                     "Serve the HTTP transports without a bearer token (MCP_GATEWAY_AUTH_TOKEN, else generated)",

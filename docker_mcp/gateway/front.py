@@ -155,21 +155,22 @@ def session_idle_timeout() -> float:
     return value
 
 
-def http_app(server: Any, transport: str, host: str) -> Any:
+def http_app(server: Any, transport: str, host: str, stateless: bool = False) -> Any:
     """The ASGI app of one HTTP transport, over the SDK's transports; behind a RebindingGuard when
-    listening on loopback."""
+    listening on loopback. `stateless` (streamable HTTP only): the SDK's stateless mode, a fresh
+    transport for each request and no Mcp-Session-Id, so that any replica can answer any request."""
     security = transport_security(host)
-    app = _transport_app(server, transport, host, security)
+    app = _transport_app(server, transport, host, security, stateless)
     return app if security is None else RebindingGuard(app, security)
 
 
-def _transport_app(server: Any, transport: str, host: str, security: Any) -> Any:
+def _transport_app(server: Any, transport: str, host: str, security: Any, stateless: bool) -> Any:
     if transport == "streaming":
         from .streamable import streamable_app
 
         # a request's answer is JSON when its result comes first, a stream (SSE) on the POST when the
         # server's progress, log messages or requests come before it (streamable.py)
-        return streamable_app(server, "/mcp", security, session_idle_timeout(), MAX_SESSIONS)
+        return streamable_app(server, "/mcp", security, session_idle_timeout(), MAX_SESSIONS, stateless)
     from mcp.server.sse import SseServerTransport
     from starlette.applications import Starlette
     from starlette.responses import Response

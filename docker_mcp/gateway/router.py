@@ -279,11 +279,11 @@ class ForwardingSession(ClientSession):
 # --- the front ---
 
 
-def front_server(live: Any, sessions: Any = None, log_calls: bool = False) -> Any:
+def front_server(live: Any, sessions: Any = None, log_calls: bool = False, stateless: bool = False) -> Any:
     """The MCP server the clients talk to: the SDK's lowlevel Server (handshake, version negotiation,
     ping, cancellation), with a `Router` in front of every request and notification. With `sessions`
     (the HTTP fronts), each client session gets its own connection to every long-lived server;
-    without (stdio: one client), they are shared."""
+    without (stdio: one client; `stateless` HTTP: no client session), they are shared."""
     from mcp.server.lowlevel import NotificationOptions
     from mcp.server.lowlevel import Server as McpServer
 
@@ -312,7 +312,7 @@ def front_server(live: Any, sessions: Any = None, log_calls: bool = False) -> An
 
     server = GatewayServer("docker-mcp-gateway", version=version())
     # the router alone: the SDK's default OpenTelemetry span per message is not configured by the gateway
-    server.middleware = [Router(live, sessions, log_calls, lambda: server.server_info_stamp)]
+    server.middleware = [Router(live, sessions, log_calls, lambda: server.server_info_stamp, stateless)]
     return server
 
 
@@ -321,8 +321,16 @@ class Router:
     routes every other request the gateway serves to its server, raw; the rest (initialize,
     server/discover, ping, notifications/initialized, cancellation) is the SDK's."""
 
-    def __init__(self, live: Any, sessions: Any, log_calls: bool, server_info: Callable[[], Any] = dict) -> None:
+    def __init__(
+        self,
+        live: Any,
+        sessions: Any,
+        log_calls: bool,
+        server_info: Callable[[], Any] = dict,
+        stateless: bool = False,
+    ) -> None:
         self.live, self.sessions, self.log_calls, self.server_info = live, sessions, log_calls, server_info
+        self.stateless = stateless  # no client session: a shared connection never gets a `home`
         self.handlers: dict[str, Callable[[Any, dict[str, Any]], Awaitable[Any]]] = {
             "tools/list": self.list_tools,
             "prompts/list": self.list_prompts,
@@ -372,9 +380,9 @@ class Router:
 
     def pick(self, ctx: Any, backend: Any) -> Awaitable[Any]:
         """This client session's connection to `backend` (HTTP: its own copy, or the one sessions
-        share; stdio: the shared one)."""
+        share; stdio and stateless HTTP: the shared one, whose `home` is the stdio client)."""
         if self.sessions is None:
-            if backend.peer.home is None:
+            if backend.peer.home is None and not self.stateless:
                 backend.peer.home = _connection(ctx)
             return shared(backend)
         connection = _connection(ctx)

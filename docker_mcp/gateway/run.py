@@ -44,6 +44,7 @@ class RunOptions:
     token: str | None = None  # the bearer token HTTP clients must send (None: authentication off)
     log_calls: bool = True  # log each tool call's name, its arguments' shape and its duration
     watch: bool = False  # reload when a registry, config or tools file changes
+    stateless: bool = False  # streamable HTTP without sessions: any replica answers any request
 
 
 def backend_builder(
@@ -529,17 +530,19 @@ async def _serve(
         from .router import full_client_capabilities
 
         # stdio: the one client is not known yet, so the servers are told every capability; HTTP: the
-        # servers' shared connections serve only client sessions that declared none (see SessionBackends)
+        # servers' shared connections serve only client sessions that declared none (see SessionBackends);
+        # stateless HTTP: no session at all, every connection is shared by the requests (as on stdio)
         http = options.transport != "stdio"
+        per_session = http and not options.stateless
         advertise = None if http else full_client_capabilities()
         await connect_all(config, tg, builder(config), aggregator, advertise=advertise)
         live = Live(config, aggregator)
-        if http:  # the per-session ones were for the listing: sessions get their own
+        if per_session:  # the per-session ones were for the listing: sessions get their own
             await _stop_long_lived([b for b in aggregator.backends() if not b.shared])
         if options.watch and reload is not None and not options.dry_run:
             # unlike the Go gateway, a file missing at start is watched too: creating tools.yaml counts
             log.warning("- Watching for configuration updates...")
-            tg.start_soon(_watch, watched, lambda: _reload(live, tg, builder, reload, http))
+            tg.start_soon(_watch, watched, lambda: _reload(live, tg, builder, reload, advertise, per_session))
         if not options.dry_run:
             import gc
 
@@ -567,12 +570,14 @@ async def _serve(
 
             path = "/mcp" if options.transport == "streaming" else "/sse"
             sock = listen(options.host, options.port)  # a port in use is one error line, before any announcement
-            live.sessions = SessionBackends(tg)
+            live.sessions = SessionBackends(tg) if per_session else None
             from .router import front_server
 
-            server = front_server(live, live.sessions, options.log_calls)
-            app = BearerGate(http_app(server, options.transport, options.host), options.token, lambda: True)
-            log.warning("> Start %s server on port %d", options.transport, options.port)
+            server = front_server(live, live.sessions, options.log_calls, stateless=options.stateless)
+            front = http_app(server, options.transport, options.host, stateless=options.stateless)
+            app = BearerGate(front, options.token, lambda: True)
+            stateless = " (stateless)" if options.stateless else ""
+            log.warning("> Start %s server%s on port %d", options.transport, stateless, options.port)
             log.warning("> Gateway URL: http://localhost:%d%s", options.port, path)
             await serve_http(app, sock, stop)
         tg.cancel_scope.cancel()
@@ -618,10 +623,18 @@ async def _watch(files: list[str], changed: Callable[[], Awaitable[None]]) -> No
         await changed()
 
 
-async def _reload(live: Live, tg: Any, builder: Builder, reload: Callable[[], GatewayConfig], http: bool) -> None:
+async def _reload(
+    live: Live,
+    tg: Any,
+    builder: Builder,
+    reload: Callable[[], GatewayConfig],
+    advertise: types.ClientCapabilities | None,
+    per_session: bool,
+) -> None:
     """Re-read the configuration and serve it: servers whose entry and settings did not change keep their
-    connection; the others are connected anew. A configuration that cannot be served (unreadable, a
-    name collision) is reported, and the current one kept."""
+    connection; the others are connected anew (told `advertise`; with `per_session`, the long-lived
+    ones only listed, each client session getting its own). A configuration that cannot be served
+    (unreadable, a name collision) is reported, and the current one kept."""
     try:
         config = await anyio.to_thread.run_sync(reload)
     except Exception as e:
@@ -638,16 +651,12 @@ async def _reload(live: Live, tg: Any, builder: Builder, reload: Callable[[], Ga
     }
     aggregator = Aggregator(config)
     try:
-        from .router import full_client_capabilities
-
-        await connect_all(
-            config, tg, builder(config), aggregator, running, None if http else full_client_capabilities()
-        )
+        await connect_all(config, tg, builder(config), aggregator, running, advertise)
     except Exception as e:
         log.warning("> Unable to list capabilities: %s", describe(e))
         await _stop_long_lived([b for b in aggregator.backends() if b.name not in running])
         return
-    if http:
+    if per_session:
         await _stop_long_lived([b for b in aggregator.backends() if b.name not in running and not b.shared])
     await _stop_long_lived([b for name, b in current.items() if name not in running])
     await live.replace(config, aggregator)

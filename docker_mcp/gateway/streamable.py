@@ -180,17 +180,23 @@ class DeferringSessionManager(StreamableHTTPSessionManager):
         return transport
 
 
-def streamable_app(server: Any, path: str, security: Any, idle_timeout: float, max_sessions: int) -> Any:
+def streamable_app(
+    server: Any, path: str, security: Any, idle_timeout: float, max_sessions: int, stateless: bool = False
+) -> Any:
     """The Starlette app serving `server` (an SDK lowlevel Server) over streamable HTTP at `path`: the
-    SDK's `Server.streamable_http_app` (no auth, no event store) with DeferringSessionManager."""
+    SDK's `Server.streamable_http_app` (no auth, no event store) with DeferringSessionManager.
+    `stateless`: the SDK's stateless mode (a transport per request, no session id, no GET stream; a
+    server's request to the client cannot be answered there), in which the idle timeout and the
+    session cap do not apply."""
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     manager = DeferringSessionManager(
         app=server,
         json_response=False,
+        stateless=stateless,
         security_settings=security,
-        session_idle_timeout=idle_timeout,
-        max_sessions=max_sessions,
+        session_idle_timeout=None if stateless else idle_timeout,
+        max_sessions=None if stateless else max_sessions,
     )
     return Starlette(routes=[Route(path, endpoint=StreamableHTTPASGIApp(manager))], lifespan=lambda app: manager.run())
