@@ -11,6 +11,26 @@ def _names(values: tuple[str, ...]) -> list[str]:
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
 
+PORT_ENV = "MCP_GATEWAY_PORT"
+
+
+def _port_from_env() -> int | None:
+    """The HTTP transports' port from MCP_GATEWAY_PORT (what the image and a stack file set), when
+    --port is not given; None when unset. Raises DockerMcpError for a value that is not a port."""
+    import os
+
+    from ..errors import DockerMcpError
+
+    raw = os.environ.get(PORT_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise DockerMcpError(
+            f"{PORT_ENV}={raw[:20]!r} is not a port number from 1 to 65535: set it to one, or unset it"
+        )
+    return int(raw)
+
+
 def run(
     g: GlobalOptions,
     transport: str = "stdio",
@@ -59,6 +79,8 @@ def run(
         raise UsageError(f"--port must be a port number from 1 to 65535, not {port}", "docker mcp gateway run")
     configure_logging(verbose, log_calls)
     transport = TRANSPORTS[transport]
+    if port is None and transport != "stdio":
+        port = _port_from_env()
     env_files = [p for v in secrets for p in v.split(":") if p]
     prefix_all = is_enabled(g.config, "tool-name-prefix")
     files = ConfigFiles(
@@ -125,7 +147,12 @@ GROUP = Group(
                     "Address the HTTP transports listen on (default 127.0.0.1; 0.0.0.0 in a container)",
                     metavar="HOST",
                 ),
-                Option(("--port",), "Port of the HTTP transports (default 8811)", metavar="PORT", type=int),
+                Option(
+                    ("--port",),
+                    "Port of the HTTP transports (default MCP_GATEWAY_PORT, else 8811)",
+                    metavar="PORT",
+                    type=int,
+                ),
                 Option(
                     ("--stateless",),
                     "Streamable HTTP without sessions: any of several replicas can answer any request",

@@ -23,6 +23,19 @@ from tests.helpers.mcp_images import ensure_time_image
 API_KEY = "PLANTED-docker-secret-api-key-5150"
 GATEWAY_TOKEN = "container-gateway-token-" + "y" * 16
 IMAGE = "docker-mcp-gateway:test"
+# a remote server that wants an API key, which the gateway reads from the Docker secret internal.api_key
+CATALOG = """name: operators
+registry:
+  internal:
+    type: remote
+    remote:
+      url: {url}
+      headers:
+        Authorization: "Bearer ${{INTERNAL_API_KEY}}"
+    secrets:
+      - name: internal.api_key
+        env: INTERNAL_API_KEY
+"""
 
 
 class KeyedServer(LoopbackApp):
@@ -50,6 +63,20 @@ class KeyedServer(LoopbackApp):
         super().__init__(checked)
 
 
+async def whisper_through(port: int) -> str:
+    """An MCP SDK client outside the container: initialize, list the tools, call whisper through the gateway."""
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
+        streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert [t.name for t in (await session.list_tools()).tools] == ["whisper"]
+        result = await session.call_tool("whisper", {"text": "From Outside"})
+        assert not result.is_error, result.content
+        return result.content[0].text
+
+
 def listening_address(port: int) -> str | None:
     """The local address (hex, as /proc/net/tcp spells it) of the socket listening on `port`."""
     with open("/proc/net/tcp") as f:
@@ -63,21 +90,12 @@ def listening_address(port: int) -> str | None:
 
 @pytest.fixture(scope="module")
 def gateway_image(docker_engine, installed_config):
-    """mcp-time:test (Debian with Python 3.11) plus the built zipapp as its entry point."""
-    import os
-
+    """The image the repository's Dockerfile builds (the legacy builder: there is no buildx here), on
+    mcp-time:test (Debian bookworm with Python 3.11) as its BASE, since this machine pulls nothing."""
     base = ensure_time_image(docker_engine)
-    container = docker_engine.docker("create", "--network", "none", base).stdout.decode().strip()
-    try:
-        docker_engine.docker("cp", os.path.join(ROOT, "dist", "docker-mcp"), f"{container}:/usr/local/bin/docker-mcp")
-        docker_engine.docker(
-            "commit",
-            "--change", 'ENTRYPOINT ["/usr/local/bin/docker-mcp", "gateway", "run"]',
-            "--change", "ENV DOCKER_MCP_IN_CONTAINER=1",
-            container, IMAGE,
-        )  # fmt: skip
-    finally:
-        docker_engine.docker("rm", "-f", container, check=False)
+    docker_engine.docker(
+        "build", "--build-arg", f"BASE={base}", "-t", IMAGE, ROOT, env=docker_engine.env(DOCKER_BUILDKIT="0")
+    )
     yield IMAGE
     docker_engine.docker("rmi", "-f", IMAGE, check=False)
 
@@ -90,20 +108,7 @@ def test_the_gateway_in_a_container_reads_a_docker_secret_and_serves_clients_out
     secret.write_text(API_KEY + "\n")  # as `docker secret create` or Compose's `secrets:` file
     with KeyedServer() as keyed:
         catalog = tmp_path / "catalog.yaml"
-        catalog.write_text(
-            f"""name: operators
-registry:
-  internal:
-    type: remote
-    remote:
-      url: {keyed.url}
-      headers:
-        Authorization: "Bearer ${{INTERNAL_API_KEY}}"
-    secrets:
-      - name: internal.api_key
-        env: INTERNAL_API_KEY
-"""
-        )
+        catalog.write_text(CATALOG.format(url=keyed.url))
         run = [
             "run", "-d", "--network", "host",  # the test's servers and client are on this host's loopback
             "-e", "DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1",  # the remote server is plain http on loopback
@@ -125,21 +130,9 @@ registry:
             else:
                 raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
 
-            async def client() -> str:
-                async with (
-                    httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
-                    streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
-                    ClientSession(read, write) as session,
-                ):
-                    await session.initialize()
-                    assert [t.name for t in (await session.list_tools()).tools] == ["whisper"]
-                    result = await session.call_tool("whisper", {"text": "From Outside"})
-                    assert not result.is_error, result.content
-                    return result.content[0].text
-
             # in a container the gateway listens on every interface (its clients are outside it)
             assert listening_address(port) == "00000000", "not on 0.0.0.0"
-            assert anyio.run(client) == "from outside"
+            assert anyio.run(whisper_through, port) == "from outside"
             assert keyed.refused == 0  # every request carried the key from the Docker secret
             assert requests.get(f"http://127.0.0.1:{port}/mcp", timeout=5).status_code == 401  # no token
         finally:
@@ -153,3 +146,64 @@ registry:
     assert "> Start streaming server on port" in out
     assert "- Watching for configuration updates" not in out  # no watching in a container
     assert API_KEY not in out and API_KEY not in inspect  # the secret is a file, never env, argv or logs
+
+
+def test_the_image_runs_read_only_as_a_non_root_user_without_unpacking_and_reports_healthy(
+    docker_engine, gateway_image, tmp_path
+):
+    """`docker run --read-only` of the Dockerfile's image: the zipapp was unpacked when the image was
+    built (nothing to write at start), the gateway runs as uid 10001, takes its port from
+    MCP_GATEWAY_PORT, its HEALTHCHECK turns the container healthy, and `docker stop` ends it with 0."""
+    port = free_port()
+    with KeyedServer() as keyed:
+        catalog = tmp_path / "catalog.yaml"
+        catalog.write_text(CATALOG.format(url=keyed.url))
+        secret = tmp_path / "internal.api_key"
+        secret.write_text(API_KEY + "\n")
+        run = [
+            "run", "-d", "--read-only", "--network", "host",
+            "-e", "DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1",
+            "-e", f"MCP_GATEWAY_AUTH_TOKEN={GATEWAY_TOKEN}",
+            "-e", f"MCP_GATEWAY_PORT={port}",
+            "-v", f"{catalog}:/catalog.yaml:ro",
+            "-v", f"{secret}:/run/secrets/internal.api_key:ro",
+            gateway_image,
+            "--catalog", "/catalog.yaml", "--servers", "internal", "--transport", "streaming", "--stateless",
+        ]  # fmt: skip
+        started = time.monotonic()
+        container = docker_engine.docker(*run).stdout.decode().strip()
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            else:
+                raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+            print(f"/health answered {time.monotonic() - started:.1f} s after docker run")  # measured, not asserted
+            user = docker_engine.docker("exec", container, "id", "-u").stdout.decode().strip()
+            assert user == "10001"
+
+            def health() -> str:
+                return (
+                    docker_engine.docker("inspect", "--format", "{{.State.Health.Status}}", container)
+                    .stdout.decode()
+                    .strip()
+                )
+
+            deadline = time.time() + 60
+            while health() != "healthy" and time.time() < deadline:
+                time.sleep(1)
+            assert health() == "healthy"
+            assert anyio.run(whisper_through, port) == "from outside"
+        finally:
+            docker_engine.docker("stop", "-t", "10", container, check=False)
+            status = docker_engine.docker("wait", container, check=False).stdout.decode().strip()
+            logs = docker_engine.docker("logs", container, check=False)
+            docker_engine.docker("rm", "-f", container, check=False)
+    out = logs.stdout.decode() + logs.stderr.decode()
+    assert status == "0", out
+    assert f"> Start streaming server (stateless) on port {port}" in out, out
+    assert "Traceback" not in out and "Read-only file system" not in out, out

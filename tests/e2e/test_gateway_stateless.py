@@ -163,3 +163,16 @@ def test_stateless_needs_the_streamable_http_transport(plugin):
         r = plugin.docker("mcp", "gateway", "run", "--transport", transport, "--stateless")
         assert r.returncode == 125, (r.stdout, r.stderr)
         assert r.stderr.strip().splitlines()[0] == "cannot use --stateless without --transport=streaming"
+
+
+def test_the_port_comes_from_mcp_gateway_port_unless_port_is_given(plugin):
+    plugin.env["MCP_GATEWAY_PORT"] = "80x"
+    r = plugin.docker("mcp", "gateway", "run", "--transport", "streaming")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert r.stderr.strip() == "MCP_GATEWAY_PORT='80x' is not a port number from 1 to 65535: set it to one, or unset it"
+    r = plugin.docker("mcp", "gateway", "run", "--transport", "stdio", "--dry-run")  # stdio has no port
+    assert "MCP_GATEWAY_PORT" not in r.stderr, r.stderr
+    port = free_port()
+    plugin.env["MCP_GATEWAY_PORT"] = str(port)
+    process = start_gateway(plugin, "streaming", free_port(), "--allow-unauthenticated", token=None)  # --port wins
+    assert f"on port {port}" not in stop(process)
