@@ -31,6 +31,19 @@ def _port_from_env() -> int | None:
     return int(raw)
 
 
+def _stdin_open() -> bool:
+    """Whether stdin can carry a client's messages: a pipe, a socket, a terminal or a file; not
+    /dev/null (what `docker run` without -i gives a container) nor a closed descriptor."""
+    import os
+    import stat
+
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISCHR(mode) or os.isatty(0)
+
+
 def run(
     g: GlobalOptions,
     transport: str = "stdio",
@@ -63,7 +76,7 @@ def run(
     from ..catalog.store import user_mcp_dir
     from ..desktop.detect import DesktopMode
     from ..dockercli import home_dir
-    from ..errors import UsageError
+    from ..errors import DockerMcpError, UsageError
     from ..features import is_enabled
     from ..gateway.config import ConfigFiles, load_config
     from ..gateway.front import TRANSPORTS, gateway_token
@@ -97,6 +110,11 @@ def run(
     mode = DesktopMode(home_dir())  # one mode for the run, whatever --watch reloads
     token = None if transport == "stdio" or dry_run else gateway_token(allow_unauthenticated, transport)
     in_container = os.environ.get("DOCKER_MCP_IN_CONTAINER") == "1"
+    if in_container and transport == "stdio" and not dry_run and not _stdin_open():
+        raise DockerMcpError(
+            "nothing to serve on stdio: stdin is not open (docker run without -i); "
+            "serve over HTTP with --transport streaming, or give the container a stdin with -i"
+        )
     if watch is None:  # on, as the Go gateway on a host; off in a container
         watch = not in_container
     if host is None:  # loopback on a host; in a container, every interface (its clients are outside it)

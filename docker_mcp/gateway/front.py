@@ -40,17 +40,28 @@ def gateway_token(allow_unauthenticated: bool, transport: str) -> str | None:
 
 
 class BearerGate:
-    """ASGI middleware: `/health` answers without a token; everything else needs `Bearer <token>`."""
+    """ASGI middleware: `/health` and `/ready` answer without a token; everything else needs
+    `Bearer <token>`.
 
-    def __init__(self, app: Any, token: str | None, ready: Any) -> None:
-        self.app, self.token, self.ready = app, token, ready
+    `/health` is liveness: 200 while the gateway serves (what the image's HEALTHCHECK asks; as the Go
+    gateway's). `/ready` is readiness: 200 when every configured server is connected, else 503, with
+    the JSON body `readiness()` gives ({"ready", "connected", "notConnected"}: server names)."""
+
+    def __init__(self, app: Any, token: str | None, readiness: Callable[[], tuple[bool, dict[str, Any]]]) -> None:
+        self.app, self.token, self.readiness = app, token, readiness
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if scope["path"] == "/health":
-            await _plain(send, 200 if self.ready() else 503, b"")
+            await _plain(send, 200, b"")
+            return
+        if scope["path"] == "/ready":
+            import json
+
+            ready, body = self.readiness()
+            await _plain(send, 200 if ready else 503, json.dumps(body).encode(), content_type=b"application/json")
             return
         if self.token is not None:
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
@@ -61,13 +72,19 @@ class BearerGate:
         await self.app(scope, receive, send)
 
 
-async def _plain(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _plain(
+    send: Any,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    content_type: bytes = b"text/plain",
+) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"text/plain"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 *(headers or []),
             ],

@@ -299,6 +299,16 @@ class Live:
             self.connections.add(connection)
         return connection
 
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether every server of the configuration is connected (a server that failed to connect
+        stays out until a reload), and the body of `/ready`: {"ready", "connected": [names],
+        "notConnected": [names]}. No server at all is not ready: there is nothing to serve."""
+        connected = {b.name for b in self.aggregator.backends()}
+        expected = list(self.config.servers) + [n for n in self.config.vanished if n not in self.config.servers]
+        missing = [name for name in expected if name not in connected]
+        ready = bool(connected) and not missing
+        return ready, {"ready": ready, "connected": sorted(connected), "notConnected": missing}
+
     def listen(self) -> None:
         """Have every server's list_changed come here."""
         for backend in self.aggregator.backends():
@@ -536,6 +546,14 @@ async def _serve(
         per_session = http and not options.stateless
         advertise = None if http else full_client_capabilities()
         await connect_all(config, tg, builder(config), aggregator, advertise=advertise)
+        if not aggregator.backends() and not options.dry_run and not (options.watch and reload is not None):
+            # nothing to serve, and nothing will change that (no --watch): a clean failure an orchestrator
+            # sees and restarts, rather than a gateway that answers with no tools
+            raise DockerMcpError(
+                f"none of the {len(config.servers)} servers could be connected (above): nothing to serve"
+                if config.servers
+                else "no server to serve: enable one (docker mcp server enable NAME) or name them with --servers"
+            )
         live = Live(config, aggregator)
         if per_session:  # the per-session ones were for the listing: sessions get their own
             await _stop_long_lived([b for b in aggregator.backends() if not b.shared])
@@ -575,7 +593,7 @@ async def _serve(
 
             server = front_server(live, live.sessions, options.log_calls, stateless=options.stateless)
             front = http_app(server, options.transport, options.host, stateless=options.stateless)
-            app = BearerGate(front, options.token, lambda: True)
+            app = BearerGate(front, options.token, live.readiness)
             stateless = " (stateless)" if options.stateless else ""
             log.warning("> Start %s server%s on port %d", options.transport, stateless, options.port)
             log.warning("> Gateway URL: http://localhost:%d%s", options.port, path)
