@@ -135,6 +135,9 @@ def docker_run(
     argv += ["-l", "docker-mcp-transport=stdio"]
     if options.gateway_id:
         argv += ["-l", f"docker-mcp-gateway={options.gateway_id}"]
+        where = pid_namespace()
+        if where:
+            argv += ["-l", f"{NAMESPACE_LABEL}={where}"]
     if server.disable_network:
         argv += ["--network", "none"]
     for name, value in env.items():  # a name the CLI reads: its value here, not in the CLI's environment
@@ -200,15 +203,38 @@ def docker_executable() -> str:
     return found
 
 
+NAMESPACE_LABEL = "docker-mcp-gateway-pidns"  # where the PID of the docker-mcp-gateway label means something
+
+
+def pid_namespace() -> str:
+    """Where this process's PID means something: the kernel's boot id and this PID namespace's inode,
+    "BOOT_ID/INODE" (a gateway in a container has a namespace of its own; one on another machine, sharing
+    the engine, another boot id). "" when /proc does not tell."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+        inode = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return ""
+    return f"{boot}/{inode}" if boot else ""
+
+
 def remove_orphans() -> int:
-    """Remove containers a gateway on this machine started and left behind when it was killed: their
-    `docker-mcp-gateway` label names a process that no longer runs."""
+    """Remove the containers a gateway left behind when it was killed: their `docker-mcp-gateway` label
+    names a PID that no longer runs, in this gateway's own PID namespace on this machine (their
+    `docker-mcp-gateway-pidns` label is `pid_namespace()`). Containers of gateways elsewhere (in another
+    container, on another machine sharing the engine), whose PIDs this one cannot see, and containers
+    without that label are left alone. Returns how many were removed."""
     import docker
 
+    here = pid_namespace()
+    if not here:
+        return 0
     client = docker.from_env()
     try:
         removed = 0
-        for container in client.containers.list(all=True, filters={"label": ["docker-mcp=true", "docker-mcp-gateway"]}):
+        mine = {"label": ["docker-mcp=true", "docker-mcp-gateway", f"{NAMESPACE_LABEL}={here}"]}
+        for container in client.containers.list(all=True, filters=mine):
             owner = container.labels.get("docker-mcp-gateway", "")
             pid = owner.partition("-")[0]
             if pid.isdigit() and not _alive(int(pid)):

@@ -22,12 +22,35 @@ TRANSPORTS = {"stdio": "stdio", "sse": "sse", "streaming": "streaming", "streama
               "http": "streaming", "streamable-http": "streaming"}  # fmt: skip
 
 
+TOKEN_FILE_ENV = "MCP_GATEWAY_AUTH_TOKEN_FILE"  # a file holding the token: a Docker secret, /run/secrets/NAME
+
+
 def gateway_token(allow_unauthenticated: bool, transport: str) -> str | None:
-    """The bearer token HTTP clients must send; None when authentication is explicitly off."""
+    """The bearer token HTTP clients must send: MCP_GATEWAY_AUTH_TOKEN, else the content of the file
+    MCP_GATEWAY_AUTH_TOKEN_FILE names (a Docker secret; one trailing newline dropped), else a generated
+    one (go-plugin-gateway.md §5); None when authentication is explicitly off. Raises DockerMcpError
+    when both variables are set, or the file cannot be read or is empty (the token is never shown)."""
     from_env = os.environ.get(TOKEN_ENV, "")
-    if allow_unauthenticated:
+    file = os.environ.get(TOKEN_FILE_ENV, "")
+    if file and not allow_unauthenticated:
         if from_env:
-            log.warning("Warning: ignoring %s because --allow-unauthenticated is set", TOKEN_ENV)
+            raise DockerMcpError(f"both {TOKEN_ENV} and {TOKEN_FILE_ENV} are set: unset one of them")
+        try:
+            with open(file, encoding="utf-8") as f:
+                token = f.read().removesuffix("\n").removesuffix("\r")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+            raise DockerMcpError(
+                f"{TOKEN_FILE_ENV}={file}: cannot read it ({reason}): mount the Docker secret there, or unset it"
+            ) from None
+        if not token.strip():
+            raise DockerMcpError(f"{TOKEN_FILE_ENV}={file}: the file is empty: put the token in it")
+        log.warning("> Use Bearer token from %s (%s)", TOKEN_FILE_ENV, file)
+        return token
+    if allow_unauthenticated:
+        for name in (TOKEN_ENV, TOKEN_FILE_ENV):
+            if os.environ.get(name):
+                log.warning("Warning: ignoring %s because --allow-unauthenticated is set", name)
         log.warning("> Authentication disabled by explicit configuration")
         return None
     if from_env:

@@ -709,9 +709,36 @@ def _print_dry_run(aggregator: Aggregator) -> None:
     sys.stderr.write(f"> Dry run: {len(aggregator.routes)} tools; not serving\n")
 
 
+class StampedFormatter(logging.Formatter):
+    """The gateway's lines in a container, where `docker logs` and a log collector read them: the time
+    (UTC, RFC 3339 with milliseconds) and a level before each, `2026-12-01T03:22:10.123Z INFO  > Start …`.
+    The gateway's lines carry their own marker (`>` progress, `-` detail, `!` a problem), as the Go
+    gateway's do, and are logged at WARNING to show without --verbose: the level shown follows the
+    marker (`!` or `Warning`: WARN), ERROR and above stay ERROR, the rest is INFO."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import time
+
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            level = "ERROR"
+        elif message.startswith(("!", "Warning")):
+            level = "WARN"
+        else:
+            level = "INFO"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        line = f"{stamp}.{int(record.msecs):03d}Z {level:<5} {message}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def configure_logging(verbose: bool, log_calls: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)  # stdout is the stdio channel
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    """The gateway's log on stderr (stdout is the stdio channel): bare lines on a terminal or a client's
+    pipe, StampedFormatter's in a container (DOCKER_MCP_IN_CONTAINER=1)."""
+    handler = logging.StreamHandler(sys.stderr)
+    in_container = os.environ.get("DOCKER_MCP_IN_CONTAINER") == "1"
+    handler.setFormatter(StampedFormatter() if in_container else logging.Formatter("%(message)s"))
     logger = logging.getLogger("docker_mcp.gateway")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO if verbose else logging.WARNING)

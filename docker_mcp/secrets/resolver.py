@@ -84,7 +84,13 @@ def resolve_secret(name: str, env: str | None, sources: SecretSources) -> Resolv
         for key in (name, env):
             if key and key in values:
                 return Resolved(values[key], f".env file {env_file}")
-    how = f"run 'docker mcp secret set {name}'"
+    if sources.environ.get("DOCKER_MCP_IN_CONTAINER") == "1":  # the gateway's image: no credential store
+        how = (
+            f"give the container the Docker secret {name} (the file {path}: 'secrets: [{name}]' in a stack or "
+            f"Compose file, or docker service create --secret {name})"
+        )
+    else:
+        how = f"run 'docker mcp secret set {name}'"
     if env:
         how += f" or export {env}=…"
     raise MissingSecretError(f"secret {name} is not set: {how}{store_note}")

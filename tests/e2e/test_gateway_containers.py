@@ -154,23 +154,33 @@ def test_faulty_servers_are_reported_and_the_healthy_one_is_served(engine_user, 
 
 
 def test_containers_left_by_a_killed_gateway_are_removed_at_the_next_start(engine_user, docker_engine, images):
+    """Only a container whose gateway PID no longer runs in this PID namespace on this machine is an
+    orphan. A gateway in another namespace (a container) or on another machine, whose PID this one
+    cannot see, keeps its containers, as does one without the namespace label."""
     import subprocess as sp
+
+    from docker_mcp.gateway.containers import NAMESPACE_LABEL, pid_namespace
 
     finished = sp.Popen(["true"])
     finished.wait()  # a pid that no longer runs: the "killed gateway"
-    orphan = f"{finished.pid}-deadbeef"
-    alive = f"{os.getpid()}-cafe"  # a gateway still running (this test) keeps its containers
-    for owner in (orphan, alive):
-        docker_engine.docker(
-            "run", "-d", "-i", "-l", "docker-mcp=true", "-l", f"docker-mcp-gateway={owner}", images["time"]
-        )
-    assert len(labelled(docker_engine)) == 2
+    here = pid_namespace()
+    owners = {
+        "orphan": (f"{finished.pid}-deadbeef", here),
+        "alive": (f"{os.getpid()}-cafe", here),  # a gateway still running (this test) keeps its containers
+        "elsewhere": (f"{finished.pid}-0ther", here.split("/")[0] + "/4026530000"),  # another PID namespace
+        "unlabelled": (f"{finished.pid}-01d", None),
+    }
+    for owner, where in owners.values():
+        labels = ["-l", "docker-mcp=true", "-l", f"docker-mcp-gateway={owner}"]
+        labels += ["-l", f"{NAMESPACE_LABEL}={where}"] if where else []
+        docker_engine.docker("run", "-d", "-i", *labels, images["time"])
+    assert len(labelled(docker_engine)) == 4
     r = engine_user.docker("mcp", "gateway", "run", "--servers", "time", "--dry-run")
     assert r.returncode == 0, r.stderr
     assert "> Removed 1 containers left by a gateway that was killed" in r.stderr
-    remaining = docker_engine.containers(f"label=docker-mcp-gateway={alive}")
-    assert len(remaining) == 1 and docker_engine.containers(f"label=docker-mcp-gateway={orphan}") == []
-    docker_engine.docker("rm", "-f", *remaining)
+    left = {name: docker_engine.containers(f"label=docker-mcp-gateway={owner}") for name, (owner, _) in owners.items()}
+    assert {name: len(ids) for name, ids in left.items()} == {"orphan": 0, "alive": 1, "elsewhere": 1, "unlabelled": 1}
+    docker_engine.docker("rm", "-f", *(i for ids in left.values() for i in ids))
 
 
 def import_switchable(user, images, tmp_path):
