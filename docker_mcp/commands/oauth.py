@@ -1,4 +1,4 @@
-"""docker mcp oauth ls | authorize | revoke"""
+"""docker mcp oauth ls | authorize | revoke | export"""
 
 from __future__ import annotations
 
@@ -148,6 +148,20 @@ def revoke(g: GlobalOptions, server: str) -> None:
     run_revoke(server, servers.get(server), store, sources, _say, _warn)
 
 
+def export(g: GlobalOptions, server: str, output: str | None = None, force: bool = False) -> None:
+    """Write SERVER's authorization (client record and tokens, never the client secret) to --output, for
+    a gateway in a container (docs/gateway.md, "OAuth servers from a container")."""
+    from ..errors import UsageError
+    from ..oauth.export import exported, write_export
+
+    if not output:
+        raise UsageError("--output FILE is required: the export holds tokens, never printed", "docker mcp oauth export")
+    store, _ = _local(g, _desktop())  # the store `oauth authorize` keeps local authorizations in
+    write_export(exported(store, server), output, force)
+    _say(f"Exported the authorization of {server} to {output} (mode 0600; it holds its tokens).")
+    _say(f"Make it the Docker secret {server}.oauth: docker secret create {server}.oauth {output}")
+
+
 def _stored_client_type(g: GlobalOptions, server: str, servers: dict[str, Any]) -> str | None:
     """For a server no catalog has any more: the type of the client the local store keeps for it."""
     if server in servers:
@@ -201,5 +215,16 @@ GROUP = Group(
             example="docker mcp oauth authorize slack-official --open-browser",
         ),
         Command("revoke", "Revoke a server's authorization and forget its token", revoke, args=(SERVER,)),
+        Command(
+            "export",
+            "Write a server's authorization (client and tokens, not the client secret) for a gateway in a container",
+            export,
+            args=(SERVER,),
+            options=(
+                Option(("--output", "-o"), "The file to write (created with mode 0600)", metavar="FILE"),
+                Option(("--force",), "Replace the file if it exists"),
+            ),
+            example="docker mcp oauth export slack-official -o slack-official.oauth",
+        ),
     ),
 )

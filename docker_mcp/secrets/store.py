@@ -144,7 +144,9 @@ DESKTOP_HELPER = "desktop"
 
 def open_store(config_dir: str | None, desktop_mode: bool | None = None) -> CredentialStore:
     """Docker Desktop's helper when Desktop runs (and DOCKER_MCP_USE_CE is not true) and it is installed;
-    else the helper named by credsStore. `desktop_mode`: the mode when the caller has detected it already."""
+    else the helper named by credsStore; else, in the gateway's container (DOCKER_MCP_IN_CONTAINER=1),
+    a FileStore of the authorizations exported into Docker secrets (secrets/filestore.py).
+    `desktop_mode`: the mode when the caller has detected it already."""
     from ..desktop.detect import ce_mode
     from ..dockercli import home_dir
 
@@ -152,4 +154,14 @@ def open_store(config_dir: str | None, desktop_mode: bool | None = None) -> Cred
         desktop_mode if desktop_mode is not None else not ce_mode(home_dir())
     ):
         return HelperStore(DESKTOP_HELPER)
-    return HelperStore(helper_name(config_dir))
+    try:
+        return HelperStore(helper_name(config_dir))
+    except CredentialStoreError:
+        if os.environ.get("DOCKER_MCP_IN_CONTAINER") != "1":
+            raise
+    # the gateway's image, with no credential helper: the authorizations exported into Docker secrets
+    from .filestore import STATE_DIR_ENV, FileStore
+    from .resolver import DEFAULT_SECRETS_DIR
+
+    secrets_dir = os.environ.get("DOCKER_MCP_SECRETS_DIR") or DEFAULT_SECRETS_DIR
+    return FileStore(secrets_dir, os.environ.get(STATE_DIR_ENV) or None)

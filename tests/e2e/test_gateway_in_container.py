@@ -5,6 +5,7 @@ container, in front of a remote server that wants an API key from that secret.""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -20,6 +21,7 @@ from tests.conftest import ROOT
 from tests.e2e.oauth_support import free_port
 from tests.e2e.test_gateway_containers import engine_user, images  # noqa: F401  (fixtures)
 from tests.e2e.test_gateway_remote import LoopbackApp
+from tests.e2e.test_oauth_client_credentials import protected  # noqa: F401  (fixture)
 from tests.helpers.mcp_images import ensure_time_image
 
 API_KEY = "PLANTED-docker-secret-api-key-5150"
@@ -299,3 +301,164 @@ def call_time(port: int) -> str:
             return result.content[0].text
 
     return anyio.run(body)
+
+
+def test_an_oauth_server_authorized_on_the_host_is_served_from_a_container_with_its_export(
+    oauth_user, docker_engine, gateway_image, tmp_path
+):
+    """`docker mcp oauth authorize` on the host (a pre-registered client of oidc-provider, 4 s access
+    tokens), `docker mcp oauth export` into a file given to the container as the Docker secret
+    protected.oauth, the client secret as protected.client_secret, a state volume: the gateway in the
+    container calls the protected server, renews the expired token there (kept in the state volume),
+    and the export never holds the client secret."""
+    import stat
+
+    from tests.e2e.oauth_support import remote_entry
+    from tests.e2e.test_gateway_oauth import SECRET, oidc_client
+    from tests.helpers.oidc import resource_server_client, start_oidc
+    from tests.servers.mcp_remote import RemoteMcpServer
+
+    callback, port = free_port(), free_port()
+    remote = RemoteMcpServer(auth="oidc")
+    client = oidc_client(callback)
+    config = {"resource": remote.resource, "clients": [client, resource_server_client()], "accessTokenTTL": 4}
+    with start_oidc(tmp_path, config) as oidc:
+        remote.issuer, remote.introspection_client = oidc.issuer, resource_server_client()
+        with remote:
+            entry = remote_entry("protected", remote.url, client_id="gateway-app", secret=True)
+            oauth_user.import_server(entry)
+            oauth_user.ok("mcp", "secret", "set", "protected.client_secret", input=SECRET)
+            assert oauth_user.authorize("protected", callback).returncode == 0
+            export = tmp_path / "protected.oauth"
+            r = oauth_user.docker("mcp", "oauth", "export", "protected", "-o", str(export))
+            assert r.returncode == 0, r.stderr
+            assert "docker secret create protected.oauth" in r.stdout
+            assert stat.S_IMODE(export.stat().st_mode) == 0o600 and SECRET not in export.read_text()
+            _, first = oauth_user.stored("protected")
+            assert first.access_token not in r.stdout + r.stderr
+            # as Swarm mounts secrets: root's, mode 0444; the state volume the gateway's user writes
+            secrets_dir, state = tmp_path / "secrets", tmp_path / "state"
+            secrets_dir.mkdir()
+            state.mkdir(mode=0o777)
+            state.chmod(0o777)
+            (secrets_dir / "protected.oauth").write_text(export.read_text())
+            (secrets_dir / "protected.client_secret").write_text(SECRET + "\n")
+            for f in secrets_dir.iterdir():
+                f.chmod(0o444)
+            catalog = tmp_path / "catalog.yaml"
+            catalog.write_text(
+                "name: ops\nregistry:\n  protected:\n" + "".join(f"    {line}\n" for line in entry.splitlines()[1:])
+            )
+            run = [
+                "run", "-d", "--network", "host", "-e", "DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1",
+                "-e", f"MCP_GATEWAY_AUTH_TOKEN={GATEWAY_TOKEN}", "-e", f"MCP_GATEWAY_PORT={port}",
+                "-e", "DOCKER_MCP_STATE_DIR=/state", "-v", f"{state}:/state",
+                "-v", f"{secrets_dir}:/run/secrets:ro", "-v", f"{catalog}:/catalog.yaml:ro",
+                gateway_image, "--catalog", "/catalog.yaml", "--servers", "protected", "--transport", "streaming",
+            ]  # fmt: skip
+            container = docker_engine.docker(*run).stdout.decode().strip()
+            try:
+                deadline = time.time() + 60
+                while time.time() < deadline:
+                    try:
+                        if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                            break
+                    except requests.ConnectionError:
+                        pass
+                    time.sleep(0.3)
+                else:
+                    raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+
+                async def calls() -> None:
+                    async with (
+                        httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
+                        streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
+                        ClientSession(read, write) as session,
+                    ):
+                        await session.initialize()
+                        who = await session.call_tool("remote_whoami", {})
+                        assert not who.is_error, who.content
+                        assert who.structured_content["client_id"] == "gateway-app"
+                        await anyio.sleep(5)  # the exported access token has expired now
+                        again = await session.call_tool("remote_echo", {"text": "renewed in the container"})
+                        assert not again.is_error, again.content
+                        assert again.content[0].text == "renewed in the container"
+
+                anyio.run(calls)
+                renewed = [json.loads(p.read_text()) for p in state.iterdir() if p.suffix == ".json"]
+                assert [e["username"] for e in renewed] == ["oauth2_protected"], renewed
+                assert first.access_token not in json.dumps(renewed)  # a new token, kept in the volume
+            finally:
+                docker_engine.docker("stop", "-t", "10", container, check=False)
+                logs = docker_engine.docker("logs", container, check=False)
+                docker_engine.docker("rm", "-f", container, check=False)
+    out = logs.stdout.decode() + logs.stderr.decode()
+    assert remote.tokens_seen >= 2, out
+    for planted in (SECRET, first.access_token, first.refresh_token, GATEWAY_TOKEN):
+        assert planted not in out
+
+
+def test_a_machine_client_gets_its_tokens_itself_in_a_container(
+    request, oauth_user, docker_engine, gateway_image, tmp_path
+):
+    """A client_credentials client (SEP-1046) needs no export: the gateway in the container gets the
+    first token with the client secret from /run/secrets, and a new one when it expires (4 s), with no
+    state volume (kept in memory) and no browser anywhere."""
+    from tests.e2e.test_oauth_client_credentials import SECRET, machine_client, machine_entry
+
+    oidc, remote = request.getfixturevalue("protected")(
+        [machine_client(client_secret=SECRET, token_endpoint_auth_method="client_secret_basic")], ttl=4
+    )
+    entry = machine_entry(remote.url, "clientSecret: machine.client_secret", secrets_=("machine.client_secret",))
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "name: ops\nregistry:\n  machine:\n" + "".join(f"    {line}\n" for line in entry.splitlines()[1:])
+    )
+    secret = tmp_path / "machine.client_secret"
+    secret.write_text(SECRET + "\n")
+    secret.chmod(0o444)
+    port = free_port()
+    run = [
+        "run", "-d", "--network", "host", "--read-only", "-e", "DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1",
+        "-e", f"MCP_GATEWAY_AUTH_TOKEN={GATEWAY_TOKEN}", "-e", f"MCP_GATEWAY_PORT={port}",
+        "-v", f"{secret}:/run/secrets/machine.client_secret:ro", "-v", f"{catalog}:/catalog.yaml:ro",
+        gateway_image, "--catalog", "/catalog.yaml", "--servers", "machine", "--transport", "streaming",
+    ]  # fmt: skip
+    container = docker_engine.docker(*run).stdout.decode().strip()
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        else:
+            raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+
+        async def calls() -> list[str]:
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
+                streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                seen = []
+                for _ in range(2):
+                    who = await session.call_tool("remote_whoami", {})
+                    assert not who.is_error, who.content
+                    seen.append(who.structured_content["client_id"])
+                    await anyio.sleep(5)  # past the token's 4 s
+                return seen
+
+        assert anyio.run(calls) == ["machine", "machine"]
+    finally:
+        docker_engine.docker("stop", "-t", "10", container, check=False)
+        logs = docker_engine.docker("logs", container, check=False)
+        docker_engine.docker("rm", "-f", container, check=False)
+    out = logs.stdout.decode() + logs.stderr.decode()
+    grants = [e for e in oidc.requests() if e["path"] == "/token" and e["method"] == "POST"]
+    assert len(grants) >= 2 and all(e["status"] == 200 for e in grants), grants  # the first token, then a new one
+    assert oidc.count("/auth") == 0
+    assert SECRET not in out
