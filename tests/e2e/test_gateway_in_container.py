@@ -5,9 +5,11 @@ container, in front of a remote server that wants an API key from that secret.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
+from collections.abc import AsyncIterator
 
 import anyio
 import httpx2
@@ -67,14 +69,35 @@ class KeyedServer(LoopbackApp):
         super().__init__(checked)
 
 
-async def whisper_through(port: int) -> str:
-    """An MCP SDK client outside the container: initialize, list the tools, call whisper through the gateway."""
+def wait_until_answered(engine, container: str, port: int, path: str, timeout: float = 60) -> None:
+    """Poll GET `path` on the gateway in `container` until it answers 200; after `timeout` seconds,
+    AssertionError with the container's log."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(engine.docker("logs", container, check=False).stderr.decode())
+
+
+@contextlib.asynccontextmanager
+async def gateway_session(port: int) -> AsyncIterator[ClientSession]:
+    """An MCP SDK client session outside the container, through the gateway's streamable HTTP front."""
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
         streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
         await session.initialize()
+        yield session
+
+
+async def whisper_through(port: int) -> str:
+    """An MCP SDK client outside the container: initialize, list the tools, call whisper through the gateway."""
+    async with gateway_session(port) as session:
         assert [t.name for t in (await session.list_tools()).tools] == ["whisper"]
         result = await session.call_tool("whisper", {"text": "From Outside"})
         assert not result.is_error, result.content
@@ -127,15 +150,7 @@ def test_the_gateway_in_a_container_reads_a_docker_secret_and_serves_clients_out
         ]  # fmt: skip
         container = docker_engine.docker(*run).stdout.decode().strip()
         try:
-            deadline = time.time() + 90  # the first start unpacks the zipapp
-            while time.time() < deadline:
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.3)
-            else:
-                raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+            wait_until_answered(docker_engine, container, port, "/health")
 
             # in a container the gateway listens on every interface (its clients are outside it)
             assert listening_address(port) == "00000000", "not on 0.0.0.0"
@@ -181,15 +196,7 @@ def test_the_image_runs_read_only_as_a_non_root_user_without_unpacking_and_repor
         started = time.monotonic()
         container = docker_engine.docker(*run).stdout.decode().strip()
         try:
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
-            else:
-                raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+            wait_until_answered(docker_engine, container, port, "/health")
             print(f"/health answered {time.monotonic() - started:.1f} s after docker run")  # measured, not asserted
             user = docker_engine.docker("exec", container, "id", "-u").stdout.decode().strip()
             assert user == "10001"
@@ -258,17 +265,7 @@ def test_a_gateway_in_a_container_and_one_on_the_host_leave_each_other_s_contain
             gateway_image, "--catalog", "/catalog.yaml", "--transport", "streaming", *args,
         ]  # fmt: skip
         container = docker_engine.docker(*run).stdout.decode().strip()
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                r = requests.get(f"http://127.0.0.1:{container_port}/ready", timeout=1)
-                if r.status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        else:
-            raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+        wait_until_answered(docker_engine, container, container_port, "/ready", timeout=90)
         assert host_server in servers(), "the containerized gateway removed the host gateway's live container"
         assert len(servers()) == 2
         # a gateway starting on the host now sees the containerized one's container: not its to remove
@@ -290,12 +287,7 @@ def test_a_gateway_in_a_container_and_one_on_the_host_leave_each_other_s_contain
 
 def call_time(port: int) -> str:
     async def body() -> str:
-        async with (
-            httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
-            streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
+        async with gateway_session(port) as session:
             result = await session.call_tool("get_current_time", {"timezone": "UTC"})
             assert not result.is_error, result.content
             return result.content[0].text
@@ -358,24 +350,10 @@ def test_an_oauth_server_authorized_on_the_host_is_served_from_a_container_with_
             ]  # fmt: skip
             container = docker_engine.docker(*run).stdout.decode().strip()
             try:
-                deadline = time.time() + 60
-                while time.time() < deadline:
-                    try:
-                        if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                            break
-                    except requests.ConnectionError:
-                        pass
-                    time.sleep(0.3)
-                else:
-                    raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+                wait_until_answered(docker_engine, container, port, "/ready")
 
                 async def calls() -> None:
-                    async with (
-                        httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
-                        streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
-                        ClientSession(read, write) as session,
-                    ):
-                        await session.initialize()
+                    async with gateway_session(port) as session:
                         who = await session.call_tool("remote_whoami", {})
                         assert not who.is_error, who.content
                         assert who.structured_content["client_id"] == "gateway-app"
@@ -426,24 +404,10 @@ def test_a_machine_client_gets_its_tokens_itself_in_a_container(
     ]  # fmt: skip
     container = docker_engine.docker(*run).stdout.decode().strip()
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        else:
-            raise AssertionError(docker_engine.docker("logs", container, check=False).stderr.decode())
+        wait_until_answered(docker_engine, container, port, "/ready")
 
         async def calls() -> list[str]:
-            async with (
-                httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
-                streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http) as (read, write),
-                ClientSession(read, write) as session,
-            ):
-                await session.initialize()
+            async with gateway_session(port) as session:
                 seen = []
                 for _ in range(2):
                     who = await session.call_tool("remote_whoami", {})
