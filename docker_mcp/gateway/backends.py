@@ -261,11 +261,12 @@ async def handshake(session: Any, discover_first: bool = False) -> None:
     Otherwise (the gateway's connections, which pass a server's requests on to its clients): the
     `initialize` handshake first (2025-11-25 and older: the era in which a server may ask the client for
     sampling, elicitation and roots within a call, which a server of both eras does only there), then,
-    when the server speaks only the stateless 2026-07-28 revision, `server/discover`. Such a server answers initialize with -32022 "unsupported protocol
-    version", with a version the handshake does not know, or refuses it outright (HTTP 400 "Missing
-    MCP-Protocol-Version header", which the SDK's transport turns into another MCPError): after any
-    MCPError, discover is tried once, and when it fails too the initialize error is the one raised (the
-    server is then one of the handshake era that refused us). MCP spec 2026-07-28, basic/lifecycle."""
+    when the server speaks only the stateless 2026-07-28 revision, `server/discover`. Such a server
+    answers initialize with -32022 "unsupported protocol version", with a version the handshake does not
+    know, or refuses it outright (HTTP 400 "Missing MCP-Protocol-Version header", which the SDK's
+    transport turns into another MCPError): after any MCPError, discover is tried once, and when it
+    fails too the initialize error is the one raised (the server is then one of the handshake era that
+    refused us). MCP spec 2026-07-28, basic/lifecycle."""
     from mcp.shared.exceptions import MCPError
 
     if discover_first:
