@@ -44,7 +44,14 @@ class FileStore:
         paths = sorted(folder.glob(f"*{EXPORT_SUFFIX}")) if folder.is_dir() else []
         for path in paths:
             try:
-                document = json.loads(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
+            except OSError as e:
+                raise CredentialStoreError(
+                    f"cannot read {path} ({e.strerror}): make it readable by the gateway's user "
+                    f"(uid {os.getuid()}), e.g. mode 0444 as Swarm mounts secrets"
+                ) from None
+            try:
+                document = json.loads(text)
                 assert isinstance(document, dict) and document.get("format") == EXPORT_FORMAT
                 for key, entry in document["entries"].items():
                     found[str(key)] = Credential(str(entry["username"]), str(entry["secret"]))
