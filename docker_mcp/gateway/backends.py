@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -20,6 +20,9 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..catalog.schema import Server
 from ..errors import DockerMcpError
+
+if TYPE_CHECKING:
+    from .lane import Wire
 
 log = logging.getLogger("docker_mcp.gateway")
 CONNECT_TIMEOUT_ENV = "DOCKER_MCP_CONNECT_TIMEOUT"  # seconds a server may take to answer initialize
@@ -110,12 +113,14 @@ class Backend:
     async def _open(self, peer: Any = None) -> AsyncIterator[Any]:
         """A session with the server over a new transport, its version negotiated (`handshake`); the
         server's requests and notifications go to `peer` (default: this backend's)."""
+        from .lane import Wire
         from .router import ForwardingSession
 
         async with (
             self._transport() as streams,
             ForwardingSession(streams[0], streams[1], peer or self.peer) as session,
         ):
+            session.wire = streams[0] if isinstance(streams[0], Wire) else None
             await handshake(session, discover_first=(peer or self.peer).discover_first)
             yield session
 
@@ -126,8 +131,18 @@ class Backend:
             async with self._open() as session:
                 mine = self._session = session
                 self._stop = stop
+                ended: list[bool] = []
+                if session.wire is not None:  # a container server: its process may end
+
+                    def on_end() -> None:
+                        ended.append(True)
+                        stop.set()
+
+                    session.wire.on_end = on_end
                 task_status.started()
                 await stop.wait()
+                if ended:
+                    log.warning("%s: connection lost: the server ended it; it starts again at the next call", self.name)
         except BaseException as e:
             if mine is None and not isinstance(e, anyio.get_cancelled_exc_class()):
                 raise BackendError(f"{self.name}: {self.explain(e)}") from None  # failed while connecting
@@ -236,6 +251,14 @@ class Backend:
                 listing = await _listing(session)
         self._listing = listing
         return listing
+
+    @property
+    def wire(self) -> Wire | None:
+        """The open connection's streams for the stdio front's lane (lane.py): a long-lived container
+        server's, None otherwise (per call, remote, or not connected)."""
+        if not self.long_lived or self._session is None:
+            return None
+        return getattr(self._session, "wire", None)
 
     @property
     def modern(self) -> bool:
@@ -497,6 +520,16 @@ class SessionBackends:
         await ready.wait()
         if id(backend) not in mine:
             raise BackendError(f"{backend.name}: could not connect")
+        return copy
+
+    def started(self, backend: Backend, connection: Any) -> Backend | None:
+        """This session's copy of `backend` when it has started one (None otherwise): what `pick` would
+        give without starting anything."""
+        state = connection.state.get(self.KEY)
+        entry = state.get(id(backend)) if state is not None else None
+        if entry is None or not entry[2].is_set():
+            return None
+        copy: Backend = entry[1]
         return copy
 
     def connected(self, connection: Any) -> list[Backend]:

@@ -32,6 +32,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .aggregate import error_result, shared
+from .lane import LANE, Lane
 
 log = logging.getLogger("docker_mcp.gateway")
 calls = logging.getLogger("docker_mcp.gateway.calls")
@@ -93,6 +94,7 @@ class Peer:
         self.inflight: list[Any] = []
         self.on_list_changed: Callable[[str, str], Awaitable[None]] | None = None
         self.pending = 0  # notifications being passed on now (a slow client holds them)
+        self.lane_inflight: list[Any] = []  # the calls in flight that took the lane (lane.LaneCall), oldest first
         self.dropped = 0
         # resource URI -> the client sessions (SDK Connections) subscribed to it through this connection
         self.subscribers: dict[str, weakref.WeakSet[Any]] = {}
@@ -153,7 +155,9 @@ class Peer:
                 result: dict[str, Any] = await ctx.session._request_outbound.send_raw_request(method, params, None)
                 return result
         home = self.home
-        if feature == "roots" and home is not None and _can(home, feature, params):
+        # roots/list is the session's; so is a request during a call in the lane (no request context: the
+        # lane takes only calls whose session is the stdio client or cannot take a server's request)
+        if (feature == "roots" or self.lane_inflight) and home is not None and _can(home, feature, params):
             from mcp.shared.exceptions import NoBackChannelError
 
             try:
@@ -197,6 +201,9 @@ class Peer:
                 ctx = self.inflight[-1]
                 if method != "notifications/message" or _log_allowed(ctx, params):
                     await ctx.session._request_outbound.notify(method, params)
+            elif self.lane_inflight:  # a handshake-era client's call: every message is its to see
+                call = self.lane_inflight[-1]
+                await call.lane.notify(call, method, params)
             elif getattr(self.home, "protocol_version", None) not in MODERN_PROTOCOL_VERSIONS:
                 await self.home.outbound.notify(method, params)
         except Exception as e:  # a client gone meanwhile: nothing to tell
@@ -258,6 +265,7 @@ class ForwardingSession(ClientSession):
             read_stream, write_stream, client_info=types.Implementation(name="docker-mcp-gateway", version=version())
         )
         self._peer = peer
+        self.wire: Any = None  # a container server's streams, for the stdio front's lane (lane.Wire)
 
     def _build_capabilities(self, version: str) -> types.ClientCapabilities:
         return self._peer.client_capabilities()
@@ -290,6 +298,8 @@ def front_server(live: Any, sessions: Any = None, log_calls: bool = False, state
     from ..metadata import version
 
     class GatewayServer(McpServer):
+        new_lane: Callable[[Any, Any], Lane] | None = None
+
         def create_initialization_options(self, notification_options: Any = None, *args: Any, **kw: Any) -> Any:
             # the lists change when --watch reloads or a server says so: announce it, as the Go gateway does
             changed = NotificationOptions(prompts_changed=True, resources_changed=True, tools_changed=True)
@@ -310,7 +320,19 @@ def front_server(live: Any, sessions: Any = None, log_calls: bool = False, state
                 completions=types.CompletionsCapability() if any(c.completions is not None for c in offered) else None,
             )
 
+        async def run(self, read_stream: Any, write_stream: Any, *args: Any, **kw: Any) -> None:
+            # stdio and SSE: the connection's plain tool calls take the lane (lane.py)
+            async with anyio.create_task_group() as tg:
+                reader = new_lane(write_stream, tg).reader(read_stream) if new_lane is not None else read_stream
+                await super().run(reader, write_stream, *args, **kw)
+                tg.cancel_scope.cancel()
+
+    def lane(write_stream: Any, tg: Any) -> Lane:
+        return Lane(live, sessions, write_stream, tg, log_calls)
+
+    new_lane = None if stateless else lane  # stateless: a connection per request, never a session to learn
     server = GatewayServer("docker-mcp-gateway", version=version())
+    server.new_lane = new_lane  # streamable HTTP: each session's transport makes its lane (streamable.py)
     # the router alone: the SDK's default OpenTelemetry span per message is not configured by the gateway
     server.middleware = [Router(live, sessions, log_calls, lambda: server.server_info_stamp, stateless)]
     return server
@@ -353,6 +375,9 @@ class Router:
                 await self.roots_changed(ctx)
             return result
         connection = self.live.connection(ctx)
+        lane = LANE.get(None)
+        if lane is not None and lane.connection is None:
+            lane.connection = _connection(ctx)  # the client session whose calls the lane may take
         if connection is not None and not connection.initialize_accepted:
             raise MCPError(code=types.INVALID_PARAMS, message="Invalid request parameters", data="")  # the SDK's gate
         _check_request(ctx.method, ctx.protocol_version, ctx.params)

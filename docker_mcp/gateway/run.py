@@ -24,6 +24,7 @@ from .aggregate import Aggregator
 from .backends import Backend, BackendError, HttpStatus, SessionBackends, describe, expand_headers, remote_transport
 from .config import GatewayConfig
 from .front import Shutdown
+from .lane import Wire
 
 log = logging.getLogger("docker_mcp.gateway")
 calls = logging.getLogger("docker_mcp.gateway.calls")  # --log-calls: on by default, whatever --verbose says
@@ -192,7 +193,7 @@ def _container_backend(server: Server, sources: SecretSources, config: GatewayCo
         # the server's own stderr is shown with --verbose only
         with open(os.devnull, "w") as devnull:
             async with stdio_client(params, errlog=sys.stderr if options.verbose else devnull) as streams:
-                yield streams
+                yield Wire(streams[0], streams[1]), streams[1]  # the lane's way to the server (lane.py)
 
     return Backend(server.name, open_transport, long_lived=server.long_lived or options.long_lived)
 
@@ -744,3 +745,7 @@ def configure_logging(verbose: bool, log_calls: bool = False) -> None:
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
     logger.propagate = False
     calls.setLevel(logging.INFO if log_calls or verbose else logging.WARNING)
+    # no formatter of the gateway shows where a line was logged, or the thread or process: records skip
+    # looking them up (the logging HOWTO's "Optimization"), two records a tool call with --log-calls
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

@@ -15,6 +15,8 @@ Importing this module imports the SDK: the front imports it when it starts."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -54,6 +56,32 @@ class DeferringTransport(StreamableHTTPServerTransport):
     Everything else — initialize, notifications, responses, GET, DELETE, every error answer, and any
     transport with an event store (resumable streams) — is the SDK's own path."""
 
+    new_lane: Any = None  # the front server's Lane maker (router.front_server): the session's plain tool calls
+    _lane: Any = None  # this session's Lane, once connect() made it
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[tuple[Any, Any]]:
+        """The SDK's session streams, the one from the client with the session's lane (lane.py) in it."""
+        async with super().connect() as (read_stream, write_stream):
+            if self.new_lane is None:
+                yield read_stream, write_stream
+                return
+            async with anyio.create_task_group() as tg:
+                self._lane = lane = self.new_lane(write_stream, tg)
+                lane.deliver = self._deliver
+                yield lane.reader(read_stream), write_stream
+                tg.cancel_scope.cancel()
+
+    async def _deliver(self, message: JSONRPCResponse | JSONRPCError) -> bool:
+        """Put a call's answer straight on its POST's stream (what the SDK's message router would do a
+        task switch later); False when no POST waits for it."""
+        streams = self._request_streams.get(str(message.id))
+        if streams is None:
+            return False
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # the client left
+            await streams[0].send(EventMessage(message))
+        return True
+
     async def _handle_post_request(self, scope: Any, request: Any, receive: Any, send: Any) -> None:
         message = await self._plain_request(request)
         if message is None:
@@ -65,8 +93,11 @@ class DeferringTransport(StreamableHTTPServerTransport):
         version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
         self._request_streams[request_id] = anyio.create_memory_object_stream[EventMessage](REQUEST_STREAM_BUFFER_SIZE)
         reader = self._request_streams[request_id][1]
+        lane = self._lane
         try:
-            await writer.send(self._create_session_message(message, request, request_id, version))
+            # a plain tool call goes to its server from here (lane.py); the rest to the session's server
+            if message.method != "tools/call" or lane is None or not await lane.take(message):
+                await writer.send(self._create_session_message(message, request, request_id, version))
             first, gone = await self._first(reader, receive)
         except (anyio.EndOfStream, anyio.ClosedResourceError):  # the session ended with the request in flight
             await self._clean_up_memory_streams(request_id)
@@ -177,6 +208,7 @@ class DeferringSessionManager(StreamableHTTPSessionManager):
         transport = super()._admit_session(requestor)
         if transport is not None:
             transport.__class__ = DeferringTransport
+            transport.new_lane = getattr(self.app, "new_lane", None)  # type: ignore[attr-defined]
         return transport
 
 

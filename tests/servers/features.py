@@ -69,6 +69,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, get_args
@@ -180,6 +181,8 @@ class Features:
         self.tool("add_tool", "Add a tool and say that the tool list changed.", _schema(name="string"))(self.add_tool)
         self.tool("protocol", "The protocol version of this request.")(self.protocol)
         self.tool("client_capabilities", "The capabilities the client declared.")(self.client_capabilities)
+        self.tool("request_id", "The JSON-RPC id this request came with.")(self.request_id)
+        self.tool("exit", "End the server's process at once, without an answer.")(self.exit)
 
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[tool for tool, _ in self.tools.values()])
@@ -312,6 +315,12 @@ class Features:
             params = ctx.params if isinstance(ctx.params, dict) else {}
             self.cancel_notices.append(str(params.get("reason", "")))
         return await call_next(ctx)
+
+    async def request_id(self, ctx: Any, args: dict[str, Any]) -> str:
+        return json.dumps(ctx.request_id)
+
+    async def exit(self, ctx: Any, args: dict[str, Any]) -> str:
+        os._exit(3)
 
     async def cancellations(self, ctx: Any, args: dict[str, Any]) -> str:
         return json.dumps({"cancelled": self.cancelled, "notices": self.cancel_notices})
