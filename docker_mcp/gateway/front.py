@@ -87,7 +87,10 @@ class BearerGate:
             await _plain(send, 200 if ready else 503, json.dumps(body).encode(), content_type=b"application/json")
             return
         if self.token is not None:
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            given = b""
+            for name, value in scope.get("headers") or ():  # ASGI header names are lower-case
+                if name == b"authorization":
+                    given = value  # the last one, as a dict of them would keep
             expected = b"Bearer " + self.token.encode()
             if not hmac.compare_digest(given, expected):
                 await _plain(send, 401, b"Unauthorized", [(b"www-authenticate", b'Bearer realm="MCP Gateway"')])
@@ -145,9 +148,12 @@ class RebindingGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {name.lower(): value for name, value in reversed(scope.get("headers") or [])}  # the first wins
-        host = headers.get(b"host", b"").decode("latin-1")
-        origin = headers.get(b"origin", b"").decode("latin-1")
+        found: dict[bytes, bytes] = {}
+        for name, value in scope.get("headers") or ():  # ASGI header names are lower-case; the first wins
+            if name in (b"host", b"origin") and name not in found:
+                found[name] = value
+        host = found.get(b"host", b"").decode("latin-1")
+        origin = found.get(b"origin", b"").decode("latin-1")
         if not _allowed(host, self.hosts):
             await self._refuse(scope, send, 421, "Host", host)
         elif origin and not _allowed(origin, self.origins):

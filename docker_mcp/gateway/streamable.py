@@ -220,9 +220,6 @@ def streamable_app(
     `stateless`: the SDK's stateless mode (a transport per request, no session id, no GET stream; a
     server's request to the client cannot be answered there), in which the idle timeout and the
     session cap do not apply."""
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
     manager = DeferringSessionManager(
         app=server,
         json_response=False,
@@ -231,4 +228,47 @@ def streamable_app(
         session_idle_timeout=None if stateless else idle_timeout,
         max_sessions=None if stateless else max_sessions,
     )
-    return Starlette(routes=[Route(path, endpoint=StreamableHTTPASGIApp(manager))], lifespan=lambda app: manager.run())
+    return StreamableRoute(manager, path)
+
+
+class StreamableRoute:
+    """The ASGI app of the streamable HTTP front: requests to `path` go to the SDK's session manager
+    (`StreamableHTTPASGIApp`), any other path is 404, and the ASGI lifespan runs the manager. It is
+    what `Starlette(routes=[Route(path, StreamableHTTPASGIApp(manager))], lifespan=…)` does, without
+    the routing and error layers Starlette puts around every request (each of which wraps every
+    `send`: `scripts/bench gateway` case (3)); an exception still reaches uvicorn, which answers 500."""
+
+    def __init__(self, manager: StreamableHTTPSessionManager, path: str) -> None:
+        self.endpoint = StreamableHTTPASGIApp(manager)
+        self.manager, self.path = manager, path
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            if scope["path"] == self.path:
+                await self.endpoint(scope, receive, send)
+                return
+            await _not_found(send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        """The ASGI lifespan protocol: the manager runs from startup to shutdown."""
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        try:
+            async with self.manager.run():
+                await send({"type": "lifespan.startup.complete"})
+                while (await receive())["type"] != "lifespan.shutdown":
+                    pass
+        except Exception as e:
+            await send({"type": "lifespan.shutdown.failed", "message": str(e)})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _not_found(send: Any) -> None:
+    body = b"Not Found"
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
