@@ -199,7 +199,8 @@ class LaneCall:
         result = error_result(reason if reason.startswith(prefix) else prefix + reason)
         self.lane.said_done(self, True)
         raw = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-        self.lane.tg.start_soon(self.lane.send, JSONRPCResponse(jsonrpc="2.0", id=self.front_id, result=raw))
+        with contextlib.suppress(RuntimeError):  # the client's connection is over: nobody to tell
+            self.lane.tg.start_soon(self.lane.send, JSONRPCResponse(jsonrpc="2.0", id=self.front_id, result=raw))
 
 
 class Lane:

@@ -94,9 +94,11 @@ class DeferringTransport(StreamableHTTPServerTransport):
         self._request_streams[request_id] = anyio.create_memory_object_stream[EventMessage](REQUEST_STREAM_BUFFER_SIZE)
         reader = self._request_streams[request_id][1]
         lane = self._lane
+        taken = False  # by the lane: the request is not the session server's to cancel
         try:
             # a plain tool call goes to its server from here (lane.py); the rest to the session's server
-            if message.method != "tools/call" or lane is None or not await lane.take(message):
+            taken = message.method == "tools/call" and lane is not None and await lane.take(message)
+            if not taken:
                 await writer.send(self._create_session_message(message, request, request_id, version))
             first, gone = await self._first(reader, receive)
         except (anyio.EndOfStream, anyio.ClosedResourceError):  # the session ended with the request in flight
@@ -109,9 +111,13 @@ class DeferringTransport(StreamableHTTPServerTransport):
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._clean_up_memory_streams(request_id)
+                if taken:
+                    await lane.cancel({"requestId": message.id, "reason": "the gateway stopped serving the request"})
             raise
         if gone:  # as the SDK's stream ends when its client leaves: the session's idle countdown may start
             await self._clean_up_memory_streams(request_id)
+            if taken:  # a call its client abandoned is cancelled on the server, as the router's are
+                await lane.cancel({"requestId": message.id, "reason": "the client closed its connection"})
             return
         if first is not None and _final(first.message):
             await self._clean_up_memory_streams(request_id)

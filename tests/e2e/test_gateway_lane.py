@@ -13,7 +13,8 @@ client of a stdio gateway); log messages too; a call with a progress token takes
 progress arrives; a call the client cancels is cancelled in the server, and answered no more; a server
 that dies during a call in the lane gives that call an error result, and the next call starts it again.
 Streamable HTTP front: a session whose client declared no sampling, elicitation or roots takes the lane,
-and the log messages of its call arrive on the call's own stream; a session that declared them keeps
+and the log messages of its call arrive on the call's own stream, a server's question is refused
+cleanly, and a call the client cancels is cancelled in the server; a session that declared them keeps
 the router (the server's requests need the call's stream, which only the router knows), and `--log-calls`
 logs both paths' calls alike.
 
@@ -138,6 +139,16 @@ def test_plain_calls_of_an_http_session_take_the_lane_unless_its_client_takes_re
         with anyio.fail_after(CALL):
             refused = await opened.call_tool("ask", {"question": "anyone?"})
         assert refused.is_error
+        # cancelled by the client (notifications/cancelled on a POST of its own): cancelled in the server
+        with anyio.move_on_after(2) as scope:
+            await opened.call_tool("slow", {"seconds": 60, "label": "abandoned over http"})
+        assert scope.cancelled_caught
+
+        async def cancellations() -> Any:
+            return json.loads(await call(opened, "cancellations"))
+
+        state = await eventually("the server's slow call is cancelled", cancellations, lambda s: s["cancelled"])
+        assert state["cancelled"] == ["abandoned over http"]
 
     async def asks(opened: ClientSession) -> None:
         assert await request_id(opened) < LANE_IDS
