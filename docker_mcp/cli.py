@@ -1,22 +1,19 @@
-"""The `mcp` root: find the command, show help, parse with click, and map errors to exit codes once.
+"""The `mcp` root: find the command, show help, parse its arguments, and map errors to exit codes once.
 
-Help and the walk down the command groups use the specs only; click is imported for a leaf command's
-arguments when that command actually runs.
+Everything here works from the command specs (commands/spec.py) with the standard library only: the
+walk down the command groups, help pages (commands/help.py) and the parsing of a command's flags and
+arguments (commands/parse.py). A command imports what it needs when it runs.
 """
 
 from __future__ import annotations
 
 import sys
-import traceback
-from typing import Any
 
 from .argv import GlobalOptions
 from .commands import ROOT
-from .commands.help import render, usage_line
+from .commands.help import HELP, HELP_FLAGS, render, usage_line
 from .commands.spec import Command, Group, Node
 from .errors import DockerMcpError, UsageError
-
-HELP_FLAGS = ("-h", "--help")
 
 
 def run(opts: GlobalOptions, args: list[str]) -> int:
@@ -42,7 +39,7 @@ def _run(opts: GlobalOptions, args: list[str]) -> int:
     except UsageError as e:
         _report(opts, str(e), as_json)
         if not as_json:
-            sys.stderr.write(f"\nRun '{e.command_path} --help' for more information.\n")
+            sys.stderr.write(f"\n{e.hint} '{e.command_path} --help' for more information\n")
         return e.exit_code
     except DockerMcpError as e:
         _report(opts, str(e), as_json)
@@ -68,6 +65,8 @@ def _report(opts: GlobalOptions, message: str, as_json: bool, trace: bool = True
     """The one place errors are printed, on stderr: the message on one line, or in JSON mode the one-line
     object `{"error": message}` (docs/json-contract.md). Stdout gets nothing."""
     if opts.debug and trace:
+        import traceback
+
         traceback.print_exc(file=sys.stderr)
     if as_json:
         import json
@@ -77,6 +76,10 @@ def _report(opts: GlobalOptions, message: str, as_json: bool, trace: bool = True
 
 
 def _dispatch(opts: GlobalOptions, args: list[str]) -> int:
+    if args[:1] in (["__complete"], ["__completeNoDesc"]):  # cobra's shell-completion request
+        from .completion import answer
+
+        return answer(opts, args)
     node: Node = ROOT
     path = ["mcp"]
     while isinstance(node, Group):
@@ -86,9 +89,11 @@ def _dispatch(opts: GlobalOptions, args: list[str]) -> int:
         head = args[0]
         if head.startswith("-"):
             return _group_flag(opts, node, path, head)
-        child = node.child(head)
+        child = node.child(head) or (HELP if node is ROOT and head == HELP.name else None)
         if child is None:
-            raise UsageError(f'unknown command "{head}" for "docker {" ".join(path)}"', "docker " + " ".join(path))
+            command_path = " ".join(["docker", *path])
+            usage = usage_line(node, path)
+            raise UsageError(f"docker: unknown command: {command_path} {head}\n\nUsage:  {usage}", command_path)
         node, path, args = child, [*path, child.name], args[1:]
     if any(a in HELP_FLAGS for a in _before_double_dash(args)):
         sys.stdout.write(render(node, path))
@@ -97,11 +102,17 @@ def _dispatch(opts: GlobalOptions, args: list[str]) -> int:
 
 
 def _group_flag(opts: GlobalOptions, group: Group, path: list[str], flag: str) -> int:
-    for option in group.options:
-        if flag in option.flags and option.dest in group.flag_handlers:
-            group.flag_handlers[option.dest](opts)
+    """A group's own flag before its command (`docker mcp -v`): its handler runs, and nothing else."""
+    from .commands.parse import parse
+
+    command_path = " ".join(["docker", *path])
+    given = parse(group.options, (), [flag], command_path, usage_line(group, path))
+    for dest, value in given.items():
+        if value and dest in group.flag_handlers:
+            group.flag_handlers[dest](opts)
             return 0
-    raise UsageError(f"unknown flag: {flag}", "docker " + " ".join(path))
+    sys.stdout.write(render(group, path))  # `--version=false`: nothing to do but show the group's help
+    return 0
 
 
 def _before_double_dash(args: list[str]) -> list[str]:
@@ -109,31 +120,8 @@ def _before_double_dash(args: list[str]) -> list[str]:
 
 
 def _run_command(opts: GlobalOptions, command: Command, path: list[str], args: list[str]) -> int:
-    import click
+    from .commands.parse import parse  # not on the --help path, which the zipapp compiles from source
 
-    command_path = "docker " + " ".join(path)
-    params: list[click.Parameter] = [
-        click.Argument([a.dest], nargs=-1 if a.variadic else 1, required=a.required) for a in command.args
-    ]
-    for o in command.options:
-        kind: Any = click.Choice(o.choices) if o.choices else o.type
-        if o.is_flag and o.default is True:
-            # on unless `--flag=false`, as the Go plugin's boolean flags take it
-            params.append(click.Option(list(o.flags), o.dest, is_flag=False, flag_value="true", type=click.BOOL))
-        elif o.is_flag:
-            params.append(click.Option(list(o.flags), o.dest, is_flag=True, default=bool(o.default)))
-        else:
-            params.append(click.Option(list(o.flags), o.dest, type=kind, default=o.default, multiple=o.multiple))
-    leaf = click.Command(command.name, params=params, add_help_option=False)
-    try:
-        ctx = leaf.make_context(command_path, list(args))
-    except click.UsageError as e:
-        raise UsageError(_click_message(e, command, path), command_path) from None
-    # An argument or option not given keeps the handler's own default.
-    result = command.run(opts, **{k: v for k, v in ctx.params.items() if v is not None})
-    return int(result or 0)
-
-
-def _click_message(e: Any, command: Command, path: list[str]) -> str:
-    message: str = e.format_message()
-    return f"{message}\nUsage: {usage_line(command, path)}"
+    command_path = " ".join(["docker", *path])
+    params = parse(command.options, command.args, args, command_path, usage_line(command, path))
+    return int(command.run(opts, **params) or 0)

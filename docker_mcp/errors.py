@@ -10,13 +10,18 @@ class DockerMcpError(Exception):
 
 
 class UsageError(DockerMcpError):
-    """The command line itself is wrong (unknown command or flag, wrong arguments). Exit code 125."""
+    """The command line itself is wrong (unknown command or flag, wrong arguments). Exit code 125.
+
+    The message may span lines (the parser's errors end with a blank line and `Usage:  …`, as the docker
+    CLI's do); the CLI prints it, a blank line, then `{hint} '{command_path} --help' for more
+    information` — "See" after a missing argument, "Run" otherwise, as docker/cli's cli/required.go and
+    FlagErrorFunc (cli/cobra.go) word them."""
 
     exit_code = 125
 
-    def __init__(self, message: str, command_path: str = "docker mcp") -> None:
+    def __init__(self, message: str, command_path: str = "docker mcp", hint: str = "Run") -> None:
         super().__init__(message)
-        self.command_path = command_path
+        self.command_path, self.hint = command_path, hint
 
 
 class ConfigFileError(DockerMcpError):

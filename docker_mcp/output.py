@@ -16,7 +16,8 @@ def print_json(value: Any) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Left-aligned columns separated by three spaces; the last column is not padded."""
+    """Left-aligned columns separated by three spaces; the last column is not padded. No rows: the
+    header alone, as Docker's lists print it (`docker context ls`)."""
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
         cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=False)] + [str(row[-1])]

@@ -13,7 +13,7 @@ from ..errors import DockerMcpError
 from ..fileio import atomic_write
 from ..output import redact_credentials
 from .schema import DOCKER_CATALOG, Catalog, CatalogError, check_catalog_name, is_single_server, parse_document
-from .store import CatalogNotFoundError, IndexEntry, McpDir
+from .store import CatalogNotFoundError, IndexEntry, McpDir, catalog_not_found
 from .yamldoc import MAX_DOCUMENT_BYTES, DocumentError, check_size, decode, dump, encode, load, new_map
 
 
@@ -150,7 +150,7 @@ def remove(mcp: McpDir, name: str) -> None:
     with mcp.lock():
         index = mcp.read_index()
         if name not in index:
-            raise CatalogNotFoundError(f'catalog "{name}" not found')
+            raise CatalogNotFoundError(catalog_not_found(name))
         del index[name]
         mcp.write_index(index)
         with contextlib.suppress(FileNotFoundError):
@@ -161,7 +161,7 @@ def export(mcp: McpDir, name: str, path: str) -> None:
     if name in (DOCKER_CATALOG, DOCKER_CATALOG + ".yaml"):
         raise ReservedCatalogError("cannot export the Docker MCP catalog as it is managed by Docker")
     if name not in mcp.read_index():
-        raise CatalogNotFoundError(f"catalog '{name}' not found in configured catalogs")
+        raise CatalogNotFoundError(catalog_not_found(name))
     mcp.load_catalog(name)  # refuse to export a file that no longer parses
     try:
         atomic_write(os.path.abspath(path), mcp.read_catalog_bytes(name))
@@ -175,7 +175,7 @@ def fork(mcp: McpDir, source: str, new: str) -> None:
     with mcp.lock():
         index = mcp.read_index()
         if source not in index and source != DOCKER_CATALOG:
-            raise CatalogNotFoundError(f'catalog "{source}" not found')
+            raise CatalogNotFoundError(catalog_not_found(source))
         if new in index:
             raise DockerMcpError(f'catalog "{new}" already exists')
         path = mcp.catalog_path(source)
@@ -201,7 +201,7 @@ def add(mcp: McpDir, catalog: str, server: str, source_file: str, force: bool = 
     entry = document if is_single_server(document) else document["registry"][server]
     with mcp.lock():
         if catalog not in mcp.read_index():
-            raise CatalogNotFoundError(f'catalog "{catalog}" not found')
+            raise CatalogNotFoundError(catalog_not_found(catalog))
         path = mcp.catalog_path(catalog)
         destination = load(decode(mcp.read_catalog_bytes(catalog), path), path) or new_map({"name": catalog})
         registry = destination.get("registry")
@@ -220,7 +220,7 @@ def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str], 
     Updating all skips the catalogs made here (created or forked: no source); naming one is an error."""
     index = mcp.read_index()
     if name is not None and name not in index:
-        raise CatalogNotFoundError(f'unknown catalog "{name}"')
+        raise CatalogNotFoundError(catalog_not_found(name))
     updated, skipped, errors = [], [], []
     for catalog in [name] if name else sorted(index):
         entry = index[catalog]
@@ -265,5 +265,5 @@ def read_catalog(mcp: McpDir, ref: str) -> Catalog:
 
 def catalog_of(mcp: McpDir, name: str) -> Catalog:
     if name not in mcp.read_index():
-        raise CatalogNotFoundError(f'catalog "{name}" not found')
+        raise CatalogNotFoundError(catalog_not_found(name))
     return mcp.load_catalog(name)

@@ -20,6 +20,15 @@ class ServerNotFoundError(DockerMcpError):
     pass
 
 
+def server_not_found(name: str) -> str:
+    """The one wording of a server name no configured catalog has. "Not found" messages all read
+    `KIND "NAME" not found[ in WHERE]: run 'docker mcp …' to list them` (catalogs, secrets, tools too)."""
+    return (
+        f'server "{name}" not found in any configured catalog: '
+        "run 'docker mcp catalog ls' and 'docker mcp catalog show NAME' to list them"
+    )
+
+
 @dataclass(frozen=True)
 class EnabledServer:
     name: str
@@ -52,20 +61,21 @@ def enable(mcp: McpDir, names: list[str]) -> list[Server]:
         catalog = mcp.all_servers()
         missing = [n for n in names if n not in catalog]
         if missing:
-            raise ServerNotFoundError(
-                f"server {missing[0]} not found in any configured catalog (see docker mcp catalog show NAME)"
-            )
+            raise ServerNotFoundError(server_not_found(missing[0]))
         enabled = {n for n in enabled_names(mcp) if n in catalog} | set(names)
         _write_registry(mcp, enabled)
     return [catalog[n][1] for n in names]
 
 
-def disable(mcp: McpDir, names: list[str]) -> None:
-    """Disable servers; names that are not enabled are ignored."""
+def disable(mcp: McpDir, names: list[str]) -> list[str]:
+    """Disable servers. Returns the names that were not enabled (left alone: the Go plugin ignores them,
+    exit 0; the command says so)."""
     with mcp.lock():
         catalog = mcp.all_servers()
-        enabled = {n for n in enabled_names(mcp) if n in catalog} - set(names)
+        was = set(enabled_names(mcp))
+        enabled = {n for n in was if n in catalog} - set(names)
         _write_registry(mcp, enabled)
+    return [n for n in dict.fromkeys(names) if n not in was]
 
 
 def reset(mcp: McpDir) -> None:

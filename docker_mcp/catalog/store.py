@@ -22,6 +22,12 @@ class CatalogNotFoundError(DockerMcpError):
     pass
 
 
+def catalog_not_found(name: str) -> str:
+    """The one wording of a catalog name that is not configured, in the pattern every "not found"
+    follows: `KIND "NAME" not found[ in WHERE]: run 'docker mcp …' to list them`."""
+    return f"catalog \"{name}\" not found: run 'docker mcp catalog ls' to list them"
+
+
 @dataclass(frozen=True)
 class IndexEntry:
     display_name: str

@@ -30,4 +30,5 @@ ROOT = Group(
     ),
     options=(Option(("-v", "--version"), "Print version information and quit"),),
     flag_handlers={"version": _print_version},
+    long="Docker MCP Toolkit's CLI - Manage your MCP servers and clients.\n\nCatalogs describe MCP servers; enable the ones you want (docker mcp server enable), give them their settings and secrets, and serve them to your MCP clients through one endpoint (docker mcp gateway run).",
 )

@@ -6,75 +6,119 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..argv import GlobalOptions
-from ..output import print_json, redact_credentials
+from ..output import print_json, print_table, redact_credentials
+from .listing import JSON, QUIET, Listing
 from .spec import Argument, Command, Group, Option
 
 if TYPE_CHECKING:
     from ..catalog.schema import Server
     from ..catalog.store import McpDir
 
-FORMAT = Option(("--format",), "Output format", metavar="FORMAT", choices=("json", "yaml"))
+FORMATS = ("table", "json", "yaml")
+LISTING_OPTIONS = (
+    Option(
+        ("--format",),
+        "Format output: table (default), json, yaml, or a Go template such as '{{.Name}}'",
+        metavar="FORMAT",
+    ),
+    JSON,
+    QUIET,
+)
 NAME = Argument("NAME", "A catalog name: 1-64 of a-z 0-9 . _ -")
+CONFIGURED = Argument("NAME", "A configured catalog", complete="catalog")
 
 
-def ls(g: GlobalOptions, format: str | None = None) -> None:
-    import json
+CATALOG_KEYS = ("name", "displayName", "url", "lastUpdate")  # a catalog-ls entry, with its name
+SERVER_KEYS = (  # a catalog-show registry entry ($defs/server), with its name
+    *("name", "type", "image", "description", "title", "icon", "readme", "longLived", "remote", "sseEndpoint"),
+    *("oauth", "secrets", "env", "command", "volumes", "user", "disableNetwork", "allowHosts", "extraHosts"),
+    *("tools", "config", "prefix", "metadata"),
+)
+
+
+def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
+    import json as json_
 
     from ..catalog.store import user_mcp_dir
 
+    listing = Listing("docker mcp catalog ls", format, json, quiet, CATALOG_KEYS, formats=FORMATS)
     index = user_mcp_dir().read_index()
     data = {"catalogs": {name: index[name].to_json() for name in sorted(index)}}
     for entry in data["catalogs"].values():
         if "url" in entry:  # a source URL may hold a password or token: catalog.json keeps it, output not
             entry["url"] = redact_credentials(entry["url"])
-    if format == "json":
-        sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
-    elif format == "yaml":
+    if listing.kind == "json":
+        sys.stdout.write(json_.dumps(data, separators=(",", ":")) + "\n")
+    elif listing.kind == "yaml":
         from ..catalog.yamldoc import dump
 
         sys.stdout.write(dump(data))
-    elif not index:
-        sys.stdout.write("No catalogs configured.\n")
+    elif listing.kind != "table":
+        listing.print([{"name": name, **entry} for name, entry in data["catalogs"].items()])
     else:
-        for name in sorted(index):
-            sys.stdout.write(f"{name}: {index[name].display_name}\n")
+        print_table(
+            ("NAME", "DISPLAY NAME", "SOURCE"),
+            [(name, entry["displayName"], entry.get("url", "-")) for name, entry in data["catalogs"].items()],
+        )
 
 
-def show(g: GlobalOptions, name: str = "docker-mcp", format: str | None = None) -> None:
+def show(
+    g: GlobalOptions, name: str | None = None, format: str | None = None, json: bool = False, quiet: bool = False
+) -> None:
     from ..catalog.importer import catalog_of
-    from ..catalog.schema import catalog_json
+    from ..catalog.schema import DOCKER_CATALOG, catalog_json
     from ..catalog.store import user_mcp_dir
 
-    catalog = catalog_of(user_mcp_dir(), name)
-    if format == "json":
+    listing = Listing("docker mcp catalog show", format, json, quiet, SERVER_KEYS, formats=FORMATS)
+    mcp = user_mcp_dir()
+    if name is None:  # Docker's catalog, as in the Go plugin, when it is configured
+        name = DOCKER_CATALOG
+        configured = sorted(mcp.read_index())
+        if name not in configured:
+            from ..errors import DockerMcpError
+
+            raise DockerMcpError(
+                f'no catalog named and Docker\'s catalog "{name}" is not configured: '
+                f"run 'docker mcp catalog show NAME' with one of: {', '.join(configured)}"
+                if configured
+                else "no catalog named and none is configured: import one with 'docker mcp catalog import FILE|URL'"
+            )
+    catalog = catalog_of(mcp, name)
+    if listing.kind == "json":
         print_json(catalog_json(catalog))
         return
-    if format == "yaml":
+    if listing.kind == "yaml":
         from ..catalog.yamldoc import dump
 
         sys.stdout.write(dump(catalog_json(catalog)))
+        return
+    if listing.kind != "table":
+        listing.print([{"name": n, **entry} for n, entry in catalog_json(catalog)["registry"].items()])
         return
     import shutil
     import textwrap
 
     width = shutil.get_terminal_size((120, 24)).columns
-    bold = (lambda s: f"\033[1m{s}\033[0m") if sys.stdout.isatty() else (lambda s: s)
     rule = "─" * min(width - 4, 78)
     out = [
         "",
-        f"  {bold('MCP Server Directory')}",
-        f"  {len(catalog.servers)} servers available",
+        "  MCP Server Directory",  # plain: on a terminal, stdout passes through TerminalSafeWriter
+        f"  {_servers(len(catalog.servers))} available",
         f"  {rule}",
         "",
     ]
     for i, server_name in enumerate(sorted(catalog.servers)):
         if i:
             out.append("")
-        out.append(f"  {bold(server_name)}")
+        out.append(f"  {server_name}")
         description = " ".join(catalog.servers[server_name].description.split())
         out += textwrap.wrap(description, max(width - 10, 40), initial_indent="    ", subsequent_indent="    ") or [""]
-    out += ["", f"  {rule}", f"  {len(catalog.servers)} servers total", ""]
+    out += ["", f"  {rule}", f"  {_servers(len(catalog.servers))} total", ""]
     sys.stdout.write("\n".join(out) + "\n")
+
+
+def _servers(n: int) -> str:
+    return "1 server" if n == 1 else f"{n} servers"
 
 
 def import_(g: GlobalOptions, source: str) -> None:
@@ -179,52 +223,86 @@ GROUP = Group(
     "catalog",
     "Manage MCP server catalogs",
     (
-        Command("ls", "List the configured catalogs", ls, options=(FORMAT,), aliases=("list",)),
+        Command(
+            "ls",
+            "List the configured catalogs",
+            ls,
+            options=LISTING_OPTIONS,
+            aliases=("list",),
+            long="List the configured catalogs, by name and display name.",
+        ),
         Command(
             "show",
             "Show the servers of a catalog",
             show,
-            args=(Argument("NAME", "A configured catalog (default docker-mcp)", required=False),),
-            options=(FORMAT,),
+            args=(Argument("NAME", "A configured catalog (default docker-mcp)", required=False, complete="catalog"),),
+            options=LISTING_OPTIONS,
+            long="Show the servers of a configured catalog, each with its description. Without NAME, the docker-mcp catalog.",
         ),
         Command(
             "import",
             "Import a catalog, or a single server file, from a file or an http(s) URL",
             import_,
-            args=(Argument("SOURCE", "A file path or URL: a catalog (with registry) or one server (with name)"),),
+            args=(
+                Argument(
+                    "SOURCE", "A file path or URL: a catalog (with registry) or one server (with name)", complete="file"
+                ),
+            ),
             example="docker mcp catalog import ./slack-official.yaml",
+            long="Import a catalog from a file or an http(s) URL: a catalog document (with a registry of servers) becomes a configured catalog under its name; a single server's file (with a name) is imported as a catalog of its own. The source is remembered for docker mcp catalog update.",
         ),
-        Command("create", "Create an empty catalog", create, args=(NAME,)),
+        Command(
+            "create",
+            "Create an empty catalog",
+            create,
+            args=(NAME,),
+            long="Create an empty catalog, to add servers to with docker mcp catalog add.",
+        ),
         Command(
             "add",
             "Copy a server from a catalog file into a configured catalog",
             add,
             args=(
-                Argument("CATALOG", "The configured catalog to add to"),
+                Argument("CATALOG", "The configured catalog to add to", complete="catalog"),
                 Argument("SERVER", "The server's name"),
-                Argument("FILE", "A catalog file, or a single server file, holding the server"),
+                Argument("FILE", "A catalog file, or a single server file, holding the server", complete="file"),
             ),
             options=(Option(("--force",), "Overwrite the server if the catalog already has it"),),
+            long="Copy a server's entry from a catalog file (or a single server's file) into a configured catalog. --force replaces an entry of the same name.",
         ),
-        Command("rm", "Remove a catalog", rm, args=(NAME,), aliases=("remove",)),
+        Command(
+            "rm",
+            "Remove a catalog",
+            rm,
+            args=(CONFIGURED,),
+            aliases=("remove",),
+            long="Remove a configured catalog: its servers can no longer be enabled or served.",
+        ),
         Command(
             "export",
             "Write a configured catalog to a file",
             export,
-            args=(NAME, Argument("FILE", "Where to write it")),
+            args=(CONFIGURED, Argument("FILE", "Where to write it", complete="file")),
+            long="Write a configured catalog to FILE, in the format docker mcp catalog import reads.",
         ),
         Command(
             "fork",
             "Copy a catalog under a new name",
             fork,
-            args=(Argument("SRC", "The catalog to copy"), Argument("NEW", "The new catalog's name")),
+            args=(
+                Argument("SRC", "The catalog to copy", complete="catalog"),
+                Argument("NEW", "The new catalog's name"),
+            ),
+            long="Copy a configured catalog under a new name, to change the copy and keep the original. A fork has no source: docker mcp catalog update leaves it alone.",
         ),
         Command(
             "update",
             "Re-read catalogs from the file or URL they were imported from",
             update,
-            args=(Argument("NAME", "One catalog (default: all)", required=False),),
+            args=(Argument("NAME", "One catalog (default: all)", required=False, complete="catalog"),),
+            long="Read catalogs again from the file or URL they were imported from: the one named, else every catalog. Catalogs created or forked here have no source and are skipped.",
         ),
     ),
     aliases=("catalogs",),
+    long="Manage the catalogs of MCP servers: files that describe each server (its image or remote URL, its settings, secrets and tools). A server of a configured catalog is used once it is enabled (docker mcp server enable).",
 )

@@ -33,14 +33,16 @@ GROUP = Group(
     "config",
     "Read and write the servers' settings (config.yaml)",
     (
-        Command("read", "Print config.yaml", read),
+        Command("read", "Print config.yaml", read, long="Print config.yaml as it is."),
         Command(
             "write",
             "Replace config.yaml with the given YAML",
             write,
             args=(Argument("YAML", "A mapping of server name to settings"),),
             example="docker mcp config write 'dockerhub: {username: alice}'",
+            long="Replace config.yaml with YAML, a mapping of server name to that server's settings. Invalid YAML is refused and the file left as it was.",
         ),
-        Command("reset", "Empty config.yaml", reset),
+        Command("reset", "Empty config.yaml", reset, long="Empty config.yaml: every server's settings are removed."),
     ),
+    long="Read and write config.yaml: the settings of each server (the values its catalog entry declares under config, such as a directory or a user name), by server name. Secrets do not go here: see docker mcp secret.",
 )

@@ -9,19 +9,26 @@ import sys
 
 from ..argv import GlobalOptions
 from ..output import print_json
-from .spec import Argument, Command, Group, Option
+from .listing import OPTIONS as LISTING_OPTIONS
+from .listing import Listing
+from .spec import Argument, Command, Group
 
-NAME = Argument("NAME", "A feature name, as `docker mcp feature ls` lists them")
+NAME = Argument("NAME", "A feature name, as `docker mcp feature ls` lists them", complete="feature-disabled")
+ENABLED = Argument("NAME", "A feature name, as `docker mcp feature ls` lists them", complete="feature-enabled")
 
 
-def ls(g: GlobalOptions, format: str | None = None) -> None:
+def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
     from .. import features
 
+    keys = ("name", "enabled", "known", "description")  # a `feature ls --format json` element
+    listing = Listing("docker mcp feature ls", format, json, quiet, keys)
     states = features.list_features(g.config)
-    if format == "json":
-        print_json(
-            [{"name": s.name, "enabled": s.enabled, "known": s.known, "description": s.description} for s in states]
-        )
+    rows = [{"name": s.name, "enabled": s.enabled, "known": s.known, "description": s.description} for s in states]
+    if listing.kind == "json":
+        print_json(rows)
+        return
+    if listing.kind != "table":
+        listing.print(rows)
         return
     out = sys.stdout
     out.write("Available experimental features:\n\n")
@@ -57,10 +64,24 @@ GROUP = Group(
             "ls",
             "List the experimental features and whether each is enabled",
             ls,
-            options=(Option(("--format",), "Output format", metavar="FORMAT", choices=("json",)),),
+            options=LISTING_OPTIONS,
             aliases=("list",),
+            long="List the experimental features, whether each is enabled, and what each switches.",
         ),
-        Command("enable", "Enable an experimental feature", enable, args=(NAME,)),
-        Command("disable", "Disable an experimental feature", disable, args=(NAME,)),
+        Command(
+            "enable",
+            "Enable an experimental feature",
+            enable,
+            args=(NAME,),
+            long="Enable an experimental feature in the Docker CLI's config.json.",
+        ),
+        Command(
+            "disable",
+            "Disable an experimental feature",
+            disable,
+            args=(ENABLED,),
+            long="Disable an experimental feature in the Docker CLI's config.json.",
+        ),
     ),
+    long="Manage experimental features: switches kept in the features map of the Docker CLI's config.json.",
 )

@@ -228,6 +228,8 @@ GROUP = Group(
                 Option(("--verbose",), "Log each step on stderr"),
             ),
             example="docker mcp gateway run --servers slack-official --dry-run",
+            long="Run the gateway: connect to the enabled servers (or those of --servers) and serve their tools, prompts and resources behind one MCP endpoint, on stdio (the default) or over HTTP (--transport sse or streaming, on --port). Container servers run with docker run; remote servers are reached over HTTP, with their OAuth token when they need one. The HTTP transports ask clients for a bearer token (MCP_GATEWAY_AUTH_TOKEN, else a generated one) unless --allow-unauthenticated.",
         ),
     ),
+    long="Serve one MCP endpoint in front of the enabled servers: MCP clients connect to the gateway, which starts or connects to each server and routes each request to the server it is for.",
 )

@@ -7,9 +7,11 @@ from typing import Any
 
 from ..argv import GlobalOptions
 from ..output import print_json, print_table
+from .listing import OPTIONS as LISTING_OPTIONS
+from .listing import Listing
 from .spec import Argument, Command, Group, Option
 
-SERVER = Argument("SERVER", "A remote server of the configured catalogs")
+SERVER = Argument("SERVER", "A remote server of the configured catalogs", complete="oauth-server")
 CALLBACK_HOSTS = ("localhost", "127.0.0.1", "::1")  # catalog.schema.LOOPBACK_HOSTS, without importing the schema
 
 
@@ -50,9 +52,14 @@ def _servers() -> dict[str, Any]:
     return {name: server for name, (_, server) in user_mcp_dir().all_servers().items()}
 
 
-def ls(g: GlobalOptions, json: bool = False) -> None:
+APP_KEYS = ("app", "authorized", "provider", "scopes", "tools", "clientType", "expiresAt")  # app_json's
+
+
+def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
     from ..oauth.flow import authorizations
 
+    # {{.Name}} as in every other listing (the table's NAME column): the app's name
+    listing = Listing("docker mcp oauth ls", format, json, quiet, APP_KEYS, key="app", aliases={"name": "app"})
     servers, desktop = _servers(), _desktop()
     store, _ = _local(g, desktop)
     rows = authorizations(servers, store)
@@ -60,9 +67,11 @@ def ls(g: GlobalOptions, json: bool = False) -> None:
         from ..oauth import desktop as desktop_oauth
 
         rows = desktop_oauth.merge(rows, desktop_oauth.list_apps(desktop), servers)
-    if json:
+    if listing.kind == "json":
         print_json([app_json(r) for r in rows])
-    elif rows:
+    elif listing.kind != "table":
+        listing.print([app_json(r) for r in rows])
+    else:
         print_table(
             ("NAME", "CLIENT", "AUTHORIZED", "EXPIRES"),
             [(r.app, r.client_type or "-", "yes" if r.authorized else "no", r.expires_at or "-") for r in rows],
@@ -114,11 +123,9 @@ def authorize(
             desktop_oauth.authorize(desktop, server, scopes, _say)
             return
     if server not in servers:
-        from ..catalog.registry import ServerNotFoundError
+        from ..catalog.registry import ServerNotFoundError, server_not_found
 
-        raise ServerNotFoundError(
-            f"server {server} is not in any configured catalog: import it first (docker mcp catalog import FILE)"
-        )
+        raise ServerNotFoundError(server_not_found(server))
     store, sources = _local(g, desktop)
     options = AuthorizeOptions(
         scopes=scopes,
@@ -185,8 +192,9 @@ GROUP = Group(
             "ls",
             "List the remote servers that use OAuth and whether each is authorized",
             ls,
-            options=(Option(("--json",), "Print JSON"),),
+            options=LISTING_OPTIONS,
             aliases=("list",),
+            long="List the remote servers that use OAuth, whether each is authorized, and when its token expires.",
         ),
         Command(
             "authorize",
@@ -213,8 +221,15 @@ GROUP = Group(
                 ),
             ),
             example="docker mcp oauth authorize slack-official --open-browser",
+            long="Authorize a remote server: with the client its catalog entry pre-registers, else a client registered with the server (dynamic client registration, when the mcp-oauth-dcr feature is enabled). Open the printed URL in a browser (--open-browser opens it) and approve: the token is stored in the credential store.",
         ),
-        Command("revoke", "Revoke a server's authorization and forget its token", revoke, args=(SERVER,)),
+        Command(
+            "revoke",
+            "Revoke a server's authorization and forget its token",
+            revoke,
+            args=(SERVER,),
+            long="Revoke a server's authorization: the token is revoked with the provider where it offers that, and forgotten here.",
+        ),
         Command(
             "export",
             "Write a server's authorization (client and tokens, not the client secret) for a gateway in a container",
@@ -225,6 +240,8 @@ GROUP = Group(
                 Option(("--force",), "Replace the file if it exists"),
             ),
             example="docker mcp oauth export slack-official -o slack-official.oauth",
+            long="Write a server's authorization (its client record and tokens, never the client secret) to --output, a file of mode 0600, for a gateway that runs in a container: make it the Docker secret SERVER.oauth.",
         ),
     ),
+    long="Authorize remote MCP servers with OAuth: authorize a server once, and the gateway sends its token (refreshed when it expires).",
 )

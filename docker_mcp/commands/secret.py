@@ -7,6 +7,8 @@ import sys
 from ..argv import GlobalOptions
 from ..errors import UsageError
 from ..output import print_json, print_table
+from .listing import OPTIONS as LISTING_OPTIONS
+from .listing import Listing
 from .spec import Argument, Command, Group, Option
 
 
@@ -16,7 +18,10 @@ def set_(g: GlobalOptions, secret: str) -> None:
 
     name, sep, value = secret.partition("=")
     check_name(name)
-    store = open_store(g.config)  # a missing helper is reported before the value is asked for
+    store = open_store(g.config)  # a missing or unusable helper is reported before the value is asked for
+    check = getattr(store, "check_can_store", None)
+    if check is not None:
+        check()
     if not sep:
         value = _read_value(name)
     set_secret(store, name, value)
@@ -36,16 +41,19 @@ def _read_value(name: str) -> str:
     return value[:-1] if value.endswith("\n") else value
 
 
-def ls(g: GlobalOptions, json: bool = False) -> None:
+def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
     from ..secrets.named import list_names
     from ..secrets.store import open_store
 
+    listing = Listing("docker mcp secret ls", format, json, quiet, ("name", "provider"))
     store = open_store(g.config)
-    names = list_names(store)
-    if json:
-        print_json([{"name": n, "provider": store.description} for n in names])
-    elif names:
-        print_table(("NAME", "STORE"), [(n, store.description) for n in names])
+    rows = [{"name": n, "provider": store.description} for n in list_names(store)]
+    if listing.kind == "json":
+        print_json(rows)
+    elif listing.kind != "table":
+        listing.print(rows)
+    else:
+        print_table(("NAME", "STORE"), [(r["name"], r["provider"]) for r in rows])
 
 
 def rm(g: GlobalOptions, name: tuple[str, ...] = (), all: bool = False) -> None:
@@ -71,23 +79,33 @@ GROUP = Group(
             "set",
             "Store a secret: NAME=VALUE, or NAME with the value on stdin",
             set_,
-            args=(Argument("SECRET", "NAME=VALUE, or NAME to read the value from stdin (prompted on a terminal)"),),
+            args=(
+                Argument(
+                    "SECRET",
+                    "NAME=VALUE, or NAME to read the value from stdin (prompted on a terminal)",
+                    complete="secret-declared",
+                ),
+            ),
             example="docker mcp secret set slack-official.client_secret < client-secret.txt",
+            long="Store a secret: NAME=VALUE, or NAME alone to read the value from stdin (asked for without echo on a terminal). Prefer stdin: a value on the command line stays in the shell's history.",
         ),
         Command(
             "ls",
             "List the secrets' names (never their values)",
             ls,
-            options=(Option(("--json",), "Print JSON"),),
+            options=LISTING_OPTIONS,
             aliases=("list",),
+            long="List the names of the stored secrets. Values are never printed.",
         ),
         Command(
             "rm",
             "Remove secrets by name, or every secret with --all",
             rm,
-            args=(Argument("NAME", "Secret names", variadic=True, required=False),),
+            args=(Argument("NAME", "Secret names", variadic=True, required=False, complete="secret"),),
             options=(Option(("--all",), "Remove every secret"),),
             aliases=("remove",),
+            long="Remove the named secrets, or every secret with --all.",
         ),
     ),
+    long="Manage secrets in the Docker credential store (credsStore of the Docker CLI's config.json): the values servers' catalog entries ask for by name, such as slack-official.client_secret.",
 )

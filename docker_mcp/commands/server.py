@@ -7,15 +7,22 @@ from typing import Any
 
 from ..argv import GlobalOptions
 from ..output import print_json, print_table
+from .listing import OPTIONS as LISTING_OPTIONS
+from .listing import Listing
 from .spec import Argument, Command, Group, Option
 
-NAMES = Argument("NAME", "Server names, as the catalogs list them", variadic=True)
+NAMES = Argument("NAME", "Server names, as the catalogs list them", variadic=True, complete="server-not-enabled")
+ENABLED = Argument("NAME", "Server names, as the catalogs list them", variadic=True, complete="server-enabled")
 
 
-def ls(g: GlobalOptions, json: bool = False) -> None:
+SERVER_KEYS = ("name", "catalog", "type", "description", "config")  # a `server ls --json` element
+
+
+def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
     from ..catalog.registry import config_status, enabled_servers, server_config
     from ..catalog.store import user_mcp_dir
 
+    listing = Listing("docker mcp server ls", format, json, quiet, SERVER_KEYS)
     mcp = user_mcp_dir()
     values = server_config(mcp)
     rows: list[dict[str, Any]] = [
@@ -28,10 +35,10 @@ def ls(g: GlobalOptions, json: bool = False) -> None:
         }
         for e in enabled_servers(mcp)
     ]
-    if json:
+    if listing.kind == "json":
         print_json(rows)
-    elif not rows:
-        sys.stdout.write("No server is enabled\n")
+    elif listing.kind != "table":
+        listing.print(rows)
     else:
         sys.stdout.write(f"\nMCP Servers ({len(rows)} enabled)\n\n")
         print_table(
@@ -96,21 +103,26 @@ def disable(g: GlobalOptions, name: tuple[str, ...]) -> None:
     from ..catalog.registry import disable as disable_servers
     from ..catalog.store import user_mcp_dir
 
-    disable_servers(user_mcp_dir(), list(name))
-    for server in name:
-        sys.stdout.write(f'Server "{server}" disabled.\n')
+    not_enabled = disable_servers(user_mcp_dir(), list(name))
+    for server in dict.fromkeys(name):
+        if server in not_enabled:  # left alone and exit 0, as the Go plugin; but not said to be disabled
+            sys.stderr.write(
+                f"server \"{server}\" is not enabled: run 'docker mcp server ls' to list the enabled ones\n"
+            )
+        else:
+            sys.stdout.write(f'Server "{server}" disabled.\n')
 
 
 def inspect(g: GlobalOptions, name: str, format: str | None = None) -> None:
     # always JSON; --format json is accepted so that a caller can ask for it (and get JSON errors)
-    from ..catalog.registry import ServerNotFoundError, enabled_names, enabled_tools
+    from ..catalog.registry import ServerNotFoundError, enabled_names, enabled_tools, server_not_found
     from ..catalog.schema import server_json
     from ..catalog.store import user_mcp_dir
 
     mcp = user_mcp_dir()
     found = mcp.all_servers().get(name)
     if found is None:
-        raise ServerNotFoundError(f'server "{name}" not found in any configured catalog')
+        raise ServerNotFoundError(server_not_found(name))
     catalog, server = found
     allowed = enabled_tools(mcp).get(name)
     print_json(
@@ -147,18 +159,40 @@ GROUP = Group(
             "ls",
             "List the enabled servers",
             ls,
-            options=(Option(("--json",), "Print JSON"),),
+            options=LISTING_OPTIONS,
             aliases=("list",),
+            long="List the enabled servers with their catalog, type, whether their settings are complete, and description.",
         ),
-        Command("enable", "Enable servers of the configured catalogs", enable, args=(NAMES,), aliases=("add",)),
-        Command("disable", "Disable servers", disable, args=(NAMES,), aliases=("remove", "rm")),
+        Command(
+            "enable",
+            "Enable servers of the configured catalogs",
+            enable,
+            args=(NAMES,),
+            aliases=("add",),
+            long="Enable servers of the configured catalogs: the gateway serves them from its next start (a running gateway with --watch picks them up). A remote server that uses OAuth needs docker mcp oauth authorize next.",
+        ),
+        Command(
+            "disable",
+            "Disable servers",
+            disable,
+            args=(ENABLED,),
+            aliases=("remove", "rm"),
+            long="Disable servers: the gateway no longer serves them. Their settings and secrets are kept.",
+        ),
         Command(
             "inspect",
             "Show a server's catalog entry and tools as JSON",
             inspect,
-            args=(Argument("NAME", "A server"),),
+            args=(Argument("NAME", "A server", complete="server"),),
             options=(Option(("--format",), "Output format (always JSON)", metavar="FORMAT", choices=("json",)),),
+            long="Show a server's catalog entry, whether it is enabled, and its tools (each with whether it is enabled), as JSON.",
         ),
-        Command("reset", "Disable every server", reset),
+        Command(
+            "reset",
+            "Disable every server",
+            reset,
+            long="Disable every server. Their settings, secrets and catalogs are kept.",
+        ),
     ),
+    long="Enable, disable and inspect the servers of the configured catalogs. The enabled servers are the ones docker mcp gateway run serves.",
 )

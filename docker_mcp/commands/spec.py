@@ -1,8 +1,9 @@
 """The command line's definition, apart from its execution.
 
 Each command module declares its commands with these types and the standard library only, so that
-`--help` is rendered from the same definition click parses with, without importing click. Plain classes
-(not dataclasses): `--help` is timed, and generating dataclass methods costs more than it saves here.
+`--help` is rendered (commands/help.py) from the same definition the command line is parsed with
+(commands/parse.py). Plain classes (not dataclasses): `--help` is timed, and generating dataclass
+methods costs more than it saves here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ Handler = Callable[..., "int | None"]
 
 
 class Option:
+    """A flag. `metavar` empty: a boolean flag (`--flag`, `--flag=false`); else the flag takes a value
+    of `type` (str, int or float), one of `choices` when given, every occurrence kept in order when
+    `multiple`. `default` is what the handler's own default is, shown by the help page."""
+
     __slots__ = ("choices", "default", "flags", "help", "metavar", "multiple", "type")
 
     def __init__(
@@ -43,10 +48,17 @@ class Option:
 
 
 class Argument:
-    __slots__ = ("help", "name", "required", "variadic")
+    """A positional argument. `complete` names the kind of value shell completion offers for it
+    (docker_mcp/completion.py, KINDS): "" nothing, "file" the shell's file names, or a kind of name
+    such as "catalog" or "server-enabled"."""
 
-    def __init__(self, name: str, help: str = "", variadic: bool = False, required: bool = True) -> None:
+    __slots__ = ("complete", "help", "name", "required", "variadic")
+
+    def __init__(
+        self, name: str, help: str = "", variadic: bool = False, required: bool = True, complete: str = ""
+    ) -> None:
         self.name, self.help, self.variadic, self.required = name, help, variadic, required
+        self.complete = complete
 
     @property
     def dest(self) -> str:
@@ -54,7 +66,11 @@ class Argument:
 
 
 class Command:
-    __slots__ = ("aliases", "args", "example", "name", "options", "run", "short")
+    """A command that runs: `run(global_options, **params)`, params named by Argument.dest and Option.dest
+    (commands/parse.py). `short` is its line in its group's list; `long`, when given, the description
+    its own help page shows instead (cobra's Short and Long)."""
+
+    __slots__ = ("aliases", "args", "example", "long", "name", "options", "run", "short")
 
     def __init__(
         self,
@@ -65,13 +81,16 @@ class Command:
         options: tuple[Option, ...] = (),
         aliases: tuple[str, ...] = (),
         example: str = "",
+        long: str = "",
     ) -> None:
         self.name, self.short, self.run, self.args = name, short, run, args
-        self.options, self.aliases, self.example = options, aliases, example
+        self.options, self.aliases, self.example, self.long = options, aliases, example, long
 
 
 class Group:
-    __slots__ = ("aliases", "commands", "example", "flag_handlers", "name", "options", "short")
+    """A command of commands (`short` and `long` as for Command)."""
+
+    __slots__ = ("aliases", "commands", "example", "flag_handlers", "long", "name", "options", "short")
 
     def __init__(
         self,
@@ -82,9 +101,11 @@ class Group:
         aliases: tuple[str, ...] = (),
         example: str = "",
         flag_handlers: dict[str, Handler] | None = None,  # handlers of the group's own flags, by Option.dest
+        long: str = "",
     ) -> None:
         self.name, self.short, self.commands, self.options = name, short, commands, options
         self.aliases, self.example, self.flag_handlers = aliases, example, flag_handlers or {}
+        self.long = long
 
     def child(self, name: str) -> Command | Group | None:
         for c in self.commands:

@@ -9,6 +9,8 @@ from typing import Any
 from ..argv import GlobalOptions
 from ..errors import DockerMcpError, UsageError
 from ..output import print_json, print_table
+from .listing import OPTIONS as LISTING_OPTIONS
+from .listing import Listing
 from .spec import Argument, Command, Group, Option
 
 SERVERS = Option(
@@ -43,14 +45,30 @@ def _tool_json(route: Any) -> dict[str, Any]:
     }
 
 
-def ls(g: GlobalOptions, servers: tuple[str, ...] = (), format: str | None = None) -> None:
+TOOL_KEYS = (  # a `tools ls --format json` element: the MCP Tool, plus server
+    *("name", "server", "description", "inputSchema", "title", "annotations", "outputSchema", "icons"),
+    *("execution", "_meta"),
+)
+
+
+def ls(
+    g: GlobalOptions,
+    servers: tuple[str, ...] = (),
+    format: str | None = None,
+    json: bool = False,
+    quiet: bool = False,
+) -> None:
+    listing = Listing("docker mcp tools ls", format, json, quiet, TOOL_KEYS)  # before any server starts
+
     async def body(aggregator: Any) -> list[dict[str, Any]]:
         return [_tool_json(r) for r in aggregator.routes.values()]
 
     tools = sorted(_run(g, servers, body), key=lambda t: t["name"])
-    if format == "json":
+    if listing.kind == "json":
         print_json(tools)
-    elif tools:
+    elif listing.kind != "table":
+        listing.print(tools)
+    else:
         print_table(
             ("NAME", "SERVER", "DESCRIPTION"), [(t["name"], t["server"], _first_line(t["description"])) for t in tools]
         )
@@ -80,7 +98,7 @@ def inspect(g: GlobalOptions, tool: str, servers: tuple[str, ...] = (), format: 
 
     found = _run(g, servers, body)
     if found is None:
-        raise DockerMcpError(f"tool {tool} not found: see docker mcp tools ls")
+        raise DockerMcpError(f"tool \"{tool}\" not found: run 'docker mcp tools ls' to list them")
     print_json(found)
 
 
@@ -103,7 +121,7 @@ def call(
 
     async def body(aggregator: Any) -> Any:
         if tool not in aggregator.routes:
-            raise DockerMcpError(f"tool {tool} not found: see docker mcp tools ls")
+            raise DockerMcpError(f"tool \"{tool}\" not found: run 'docker mcp tools ls' to list them")
         return await aggregator.call_tool(tool, parsed)
 
     result = _run(g, servers, body)
@@ -132,25 +150,41 @@ GROUP = Group(
     "tools",
     "List, inspect and call the tools the gateway serves",
     (
-        Command("ls", "List the tools", ls, options=(SERVERS, FORMAT), aliases=("list",)),
-        Command("count", "Count the tools", count, options=(SERVERS, FORMAT)),
+        Command(
+            "ls",
+            "List the tools",
+            ls,
+            options=(SERVERS, *LISTING_OPTIONS),
+            aliases=("list",),
+            long="List the tools of the enabled servers (or those of --servers) as the gateway serves them, with the server each comes from.",
+        ),
+        Command(
+            "count",
+            "Count the tools",
+            count,
+            options=(SERVERS, FORMAT),
+            long="Count the tools of the enabled servers (or those of --servers) as the gateway serves them.",
+        ),
         Command(
             "inspect",
             "Show a tool's description and input schema as JSON",
             inspect,
-            args=(Argument("TOOL", "A tool name"),),
+            args=(Argument("TOOL", "A tool name", complete="tool"),),
             options=(SERVERS, FORMAT),
+            long="Show a tool's description and input schema, as the gateway serves it, as JSON.",
         ),
         Command(
             "call",
             "Call a tool with key=value arguments (values are JSON when they parse as JSON)",
             call,
             args=(
-                Argument("TOOL", "A tool name"),
+                Argument("TOOL", "A tool name", complete="tool"),
                 Argument("ARGUMENTS", "key=value pairs", variadic=True, required=False),
             ),
             options=(SERVERS, FORMAT),
             example="docker mcp tools call get_current_time timezone=UTC",
+            long="Call a tool with key=value arguments: a value that parses as JSON (a number, true, a list, an object) is passed as such, any other as a string. Prints the tool's result; exits 1 when the tool answers with an error.",
         ),
     ),
+    long="List, inspect and call the tools the gateway serves. Each command connects to the enabled servers (or those of --servers) as the gateway does, and disconnects when done.",
 )

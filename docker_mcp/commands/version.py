@@ -7,16 +7,26 @@ import sys
 from ..argv import GlobalOptions
 from ..metadata import version
 from ..output import print_json
+from .listing import Listing
 from .spec import Command, Option
 
-FORMAT = Option(("--format",), "Output format", metavar="FORMAT", choices=("json",))
+FORMAT = Option(
+    ("--format",),
+    "Format output: json, or a Go template such as '{{.Version}}'",
+    metavar="FORMAT",
+)
 
 
 def run(g: GlobalOptions, format: str | None = None) -> None:
-    if format == "json":
+    listing = Listing("docker mcp version", format, False, False, ("version",))
+    if listing.kind == "json":
         print_json({"version": version()})
+    elif listing.kind == "template":
+        listing.print([{"version": version()}])
     else:
         sys.stdout.write(version() + "\n")
 
 
-COMMAND = Command("version", "Show the version information", run, options=(FORMAT,))
+COMMAND = Command(
+    "version", "Show the version information", run, options=(FORMAT,), long="Show the version of the docker mcp plugin."
+)

@@ -15,6 +15,7 @@ from ..catalog.registry import (
     enabled_names,
     enabled_tools,
     server_config,
+    server_not_found,
 )
 from ..catalog.schema import Server
 from ..catalog.store import McpDir
@@ -87,9 +88,7 @@ def load_config(
         names = sorted({n for f in files.registries for n in enabled_names(mcp, f)})
     missing = [n for n in names if n not in catalog]
     if missing and servers:
-        raise ServerNotFoundError(
-            f"server {missing[0]} is not in any configured catalog (see docker mcp catalog ls and catalog show)"
-        )
+        raise ServerNotFoundError(server_not_found(missing[0]))
     settings: dict[str, dict[str, Any]] = {}
     for f in files.configs:
         settings.update(server_config(mcp, f))

@@ -203,6 +203,116 @@ def docker_executable() -> str:
     return found
 
 
+class DockerSays:
+    """The docker CLI's own error lines on a container server's stderr (`docker: Error response from
+    daemon: …` when `docker run` fails: a bad user, mount or option), kept while the rest — the server's
+    own output, which may hold anything — is dropped (shown with --verbose only). `file` is the write
+    end of a pipe for the child's stderr; a thread drains the other end, holding at most MAX_LINE bytes
+    of a line and the first MAX_KEPT such lines."""
+
+    MAX_LINE = 1000
+    MAX_KEPT = 3
+
+    def __init__(self) -> None:
+        import threading
+
+        read, write = os.pipe()
+        self.file = os.fdopen(write, "w")
+        self._read = read
+        self._lines: list[str] = []
+        self._drained = threading.Thread(target=self._drain, name="docker-stderr", daemon=True)
+        self._drained.start()
+
+    def _drain(self) -> None:
+        partial = b""
+        try:
+            while chunk := os.read(self._read, 65536):
+                *lines, partial = (partial + chunk).split(b"\n")
+                partial = partial[: self.MAX_LINE]
+                for line in lines:
+                    self._keep(line[: self.MAX_LINE])
+            self._keep(partial)
+        finally:
+            os.close(self._read)
+
+    def _keep(self, raw: bytes) -> None:
+        line = raw.decode(errors="replace").strip()
+        if line.startswith("docker: ") and len(self._lines) < self.MAX_KEPT:
+            self._lines.append(line)
+
+    def spawned(self) -> None:
+        """The child has its copy of the write end: close ours, so that the reader sees the end with it."""
+        self.file.close()
+
+    def said(self, wait: float) -> str:
+        """docker's first error line, terminal-safe ("" when none), waiting up to `wait` seconds for the
+        child to end when it has said nothing yet."""
+        from ..errors import untrusted_text
+
+        if not self._lines:
+            self._drained.join(wait)
+        return (untrusted_text(self._lines[0], limit=300) or "") if self._lines else ""
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+
+def _cli_environment() -> dict[str, str]:
+    """The gateway's environment for a docker CLI child of its own (inspect, pull): its DOCKER_HOST,
+    context and config, without the plugin handshake's variables."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith("DOCKER_CLI_PLUGIN_")}
+
+
+def _last_line(text: str) -> str:
+    from ..errors import untrusted_text
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    return (untrusted_text(lines[-1], limit=300) or "") if lines else ""
+
+
+def image_present(image: str) -> bool:
+    """Whether the engine has `image` (`docker image inspect`, through the docker CLI and so its context,
+    as `docker run` will). Raises BackendError when the engine cannot tell (not running, unreachable)."""
+    import subprocess
+
+    done = subprocess.run(
+        [docker_executable(), "image", "inspect", "--format", "{{.Id}}", image],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=_cli_environment(),
+    )
+    if done.returncode == 0:
+        return True
+    if "no such" in done.stderr.lower():  # "No such image: …" (docker 28), "no such object: …" (older)
+        return False
+    raise BackendError(f"cannot look for image {image} on the Docker engine: {_last_line(done.stderr)}")
+
+
+def pull_image(image: str, progress: bool) -> None:
+    """`docker pull IMAGE`, as the Go gateway pulls a missing image before starting its server
+    (go-plugin-gateway.md §8.3). `progress`: docker's own progress display goes to this process's stderr
+    (a terminal); otherwise its output is kept for the error. Never on stdout: that is stdio's channel.
+    Raises BackendError, one line saying how to pull it by hand, when the pull fails."""
+    import subprocess
+
+    done = subprocess.run(
+        [docker_executable(), "pull", image],
+        stdin=subprocess.DEVNULL,
+        stdout=2 if progress else subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_cli_environment(),
+    )
+    if done.returncode != 0:
+        why = _last_line(done.stderr) or _last_line(done.stdout or "") or f"exit status {done.returncode}"
+        raise BackendError(
+            f"image {image} is not on the Docker engine and pulling it failed ({why}): "
+            f"pull it with 'docker pull {image}' (or build it), then start again"
+        )
+
+
 NAMESPACE_LABEL = "docker-mcp-gateway-pidns"  # where the PID of the docker-mcp-gateway label means something
 
 

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -162,7 +163,6 @@ def _challenged_scopes_keeper(tokens: Any, server: str) -> Callable[[tuple[str, 
 
 def _container_backend(server: Server, sources: SecretSources, config: GatewayConfig, options: RunOptions) -> Backend:
     import contextlib
-    import os
 
     from .containers import ContainerOptions, docker_executable, docker_run
 
@@ -189,13 +189,31 @@ def _container_backend(server: Server, sources: SecretSources, config: GatewayCo
     async def open_transport() -> Any:
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
+        from .containers import DockerSays
+
         params = StdioServerParameters(command=docker, args=run.argv, env=run.env)
-        # the server's own stderr is shown with --verbose only
-        with open(os.devnull, "w") as devnull:
-            async with stdio_client(params, errlog=sys.stderr if options.verbose else devnull) as streams:
+        if options.verbose:  # the server's own stderr, as it comes
+            async with stdio_client(params, errlog=sys.stderr) as streams:
                 yield Wire(streams[0], streams[1]), streams[1]  # the lane's way to the server (lane.py)
+            return
+        says = DockerSays()  # otherwise only docker's own error, when `docker run` fails
+        try:
+            async with stdio_client(params, errlog=says.file) as streams:
+                says.spawned()
+                try:
+                    yield Wire(streams[0], streams[1]), streams[1]
+                except Exception:
+                    said = await anyio.to_thread.run_sync(says.said, DOCKER_SAYS_WAIT)
+                    if said:  # the container did not start: what docker said, not "Connection closed"
+                        raise BackendError(said) from None  # the server's name is put before it once, above
+                    raise
+        finally:
+            says.close()
 
     return Backend(server.name, open_transport, long_lived=server.long_lived or options.long_lived)
+
+
+DOCKER_SAYS_WAIT = 0.5  # seconds a failed container server's docker CLI is given to finish its error line
 
 
 def _token_source(
@@ -232,6 +250,58 @@ def _uses_oauth(server: Server, open_store: Callable[[], CredentialStore]) -> bo
 CONNECT_CONCURRENCY = 8  # servers connected at once at start and on reload
 
 
+def on_terminal() -> bool:
+    """Whether the gateway's stderr is a terminal: progress on slow steps is shown there only (a client's
+    pipe or a container's log gets the usual lines). Never stdout: that is the stdio channel."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+class Images:
+    """The images of the container servers being connected, made present on the engine first: a missing
+    one is pulled, as the Go gateway does (go-plugin-gateway.md §8.3; it runs `docker run --pull never`
+    after), each image once however many servers use it. On a terminal, docker's own progress display
+    shows each pull, one at a time; elsewhere pulls run side by side and quietly. A failed pull fails
+    that server (BackendError naming `docker pull IMAGE`), not the gateway."""
+
+    def __init__(self, progress: bool) -> None:
+        self.progress = progress
+        self._ready: dict[str, anyio.Event] = {}
+        self._failed: dict[str, BaseException] = {}
+        self._one_display = anyio.Lock()
+
+    async def ensure(self, image: str) -> None:
+        """Return once `image` is on the engine; raise BackendError when it is not and cannot be pulled,
+        or when the engine cannot be asked."""
+        if image in self._ready:
+            await self._ready[image].wait()
+        else:
+            self._ready[image] = anyio.Event()
+            try:
+                await self._make_present(image)
+            except Exception as e:
+                self._failed[image] = e
+                raise
+            finally:
+                self._ready[image].set()
+        failed = self._failed.get(image)
+        if failed is not None:
+            raise failed
+
+    async def _make_present(self, image: str) -> None:
+        from .containers import image_present, pull_image
+
+        if await anyio.to_thread.run_sync(image_present, image):
+            return
+        async with self._one_display if self.progress else contextlib.nullcontext():
+            log.warning("- Pulling %s (not on the Docker engine)...", image)
+            started = time.monotonic()
+            await anyio.to_thread.run_sync(pull_image, image, self.progress)
+            log.warning("> Pulled %s in %.1fs", image, time.monotonic() - started)
+
+
 async def connect_all(
     config: GatewayConfig,
     tg: Any,
@@ -251,11 +321,14 @@ async def connect_all(
     connected: dict[str, Backend] = {}
     failed: dict[str, str] = {}
     bound = anyio.Semaphore(CONNECT_CONCURRENCY)
+    images = Images(progress=on_terminal())
 
     async def connect(name: str, server: Server) -> None:
         async with bound:
             try:
-                backend = build(server)
+                backend = build(server)  # first: a server that cannot run here needs no image
+                if server.image and server.type != "remote":
+                    await images.ensure(server.image)
                 backend.peer.advertise, backend.peer.discover_first = advertise, discover_first
                 await backend.start(tg)
             except Exception as e:
@@ -277,7 +350,26 @@ async def connect_all(
             problems.append(failed[name])
     for problem in problems:
         log.warning("! %s", problem)
+    left_out = [*config.vanished, *(name for name in config.servers if name in failed)]
+    expected = len(config.servers) + len(config.vanished)
+    if left_out and len(left_out) < expected:  # some, not all: say which, once, after their reasons
+        log.warning("! %d of %d servers could not be connected: %s", len(left_out), expected, ", ".join(left_out))
     return problems
+
+
+def none_connected(config: GatewayConfig, aggregator: Aggregator) -> DockerMcpError | None:
+    """The error when servers were to be connected and not one was (each one's reason was logged before):
+    `gateway run` (--dry-run included) and `docker mcp tools` exit 1 with it. None otherwise: some
+    failing is reported on stderr only, exit 0, as `docker compose up` carries on with the services
+    that start."""
+    expected = len(config.servers) + len(config.vanished)
+    if expected and not aggregator.backends():
+        return DockerMcpError(
+            f"none of the {expected} servers could be connected (see the lines above)"
+            if expected > 1
+            else "the server could not be connected (see the line above)"
+        )
+    return None
 
 
 class Live:
@@ -546,14 +638,26 @@ async def _serve(
         http = options.transport != "stdio"
         per_session = http and not options.stateless
         advertise = None if http else full_client_capabilities()
+        if on_terminal() and config.servers:  # connecting takes seconds (containers): say what is starting
+            log.warning("- Starting %s...", ", ".join(config.servers))
+        started = time.monotonic()
         await connect_all(config, tg, builder(config), aggregator, advertise=advertise)
-        if not aggregator.backends() and not options.dry_run and not (options.watch and reload is not None):
+        watching = options.watch and reload is not None and not options.dry_run
+        failure = none_connected(config, aggregator)
+        if failure is not None and not watching:
             # nothing to serve, and nothing will change that (no --watch): a clean failure an orchestrator
-            # sees and restarts, rather than a gateway that answers with no tools
+            # sees and restarts, rather than a gateway that answers with no tools; a dry run says so too
+            raise failure
+        if not (config.servers or config.vanished or options.dry_run or watching):
             raise DockerMcpError(
-                f"none of the {len(config.servers)} servers could be connected (above): nothing to serve"
-                if config.servers
-                else "no server to serve: enable one (docker mcp server enable NAME) or name them with --servers"
+                "no server to serve: enable one (docker mcp server enable NAME) or name them with --servers"
+            )
+        if on_terminal() and aggregator.backends() and not options.dry_run:  # a dry run lists them below
+            log.warning(
+                "> %d tools from %d servers, connected in %.1fs",
+                len(aggregator.routes),
+                len(aggregator.backends()),
+                time.monotonic() - started,
             )
         live = Live(config, aggregator)
         if per_session:  # the per-session ones were for the listing: sessions get their own
@@ -691,6 +795,9 @@ async def with_aggregator(
     try:
         async with anyio.create_task_group() as tg:
             await connect_all(config, tg, build, aggregator, discover_first=True)
+            failure = none_connected(config, aggregator)
+            if failure is not None:
+                raise failure
             result = await body(aggregator)
             tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:

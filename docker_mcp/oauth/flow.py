@@ -4,6 +4,7 @@ request and storage. Also revoke and the list of authorizations."""
 
 from __future__ import annotations
 
+import re
 import threading
 import webbrowser
 from collections.abc import Callable
@@ -82,6 +83,12 @@ def authorize(
     name = server.name
     url = _remote_url(server)
     out(f"Starting OAuth authorization for {name}...")
+    credentials = server.oauth.credentials if server.oauth else None
+    if credentials is not None and is_placeholder(credentials.client_id):  # before anything reaches the provider
+        warn(
+            f"! {name}: clientId {credentials.client_id!r} looks like a placeholder, which the provider will refuse: "
+            "put your app's client ID in the catalog entry (oauth.credentials.clientId) and import it again"
+        )
     if uses_client_credentials(server):  # a machine client: no browser, no callback
         return authorize_client_credentials(server, store, sources, options.scopes, out)
     redirect = choose_redirect(
@@ -137,7 +144,10 @@ def authorize(
                 browser = open_browser(auth_url, warn)
             else:
                 out(f"Please visit this URL to authorize:\n\n  {auth_url}\n")
-            out(f"Waiting for authorization callback on {redirect.uri}...")
+            out(
+                f"Waiting for authorization callback on {redirect.uri}... "
+                f"(for {options.timeout:g} s at most; --timeout SECONDS to change)"
+            )
             code = callback.wait(options.timeout)
             try:  # the browser's page waits for this: it says "successful" only once the token is stored
                 out("Exchanging authorization code for access token...")
@@ -165,6 +175,24 @@ def authorize(
 
 # RFC 6749 §4.1.2.1 and §5.2: the authorization server does not know the client (or no longer lets it in)
 REFUSED_CLIENT = {"callback": ("invalid_client", "unauthorized_client"), "token": ("invalid_client",)}
+
+
+_PLACEHOLDER = re.compile(
+    r"""(?ix) ^(?: your[-_ .].* | .*[-_ .]here | <.*> | \[.*\] | \$\{.*\} | \{\{.*\}\} | \$[a-z_][a-z0-9_]*
+    | client[-_ ]?id | (?:insert|replace|change|put)[-_ ]?(?:me|your|client|it).* | placeholder | todo | tbd
+    | x{3,} | \*+ | \.{3} | example | dummy | (?:my|the)[-_ ]?client[-_ ]?id )$"""
+)
+
+
+def is_placeholder(client_id: str) -> bool:
+    """Whether a catalog's clientId is a template's placeholder rather than an app's ID:
+    `your-slack-client-id`, `<client-id>`, `CLIENT_ID`, `${CLIENT_ID}`, `{{client_id}}`, `xxxx`,
+    `replace-me`, `client-id-here`. Upper-case words joined by `_` (`SLACK_CLIENT_ID`) count too: no
+    provider issues such IDs."""
+    text = client_id.strip()
+    if re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_?ID", text):
+        return True
+    return bool(_PLACEHOLDER.match(text))
 
 
 def forget_refused_client(

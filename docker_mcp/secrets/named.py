@@ -55,7 +55,9 @@ def remove(store: CredentialStore, names: list[str]) -> None:
     """Remove each secret; every name is tried, and the missing ones are reported together."""
     missing = [name for name in names if not store.delete(key_for(name))]
     if missing:
-        raise SecretNotFoundError(f"no such secret: {', '.join(missing)} (see docker mcp secret ls)")
+        quoted = ", ".join(f'"{name}"' for name in missing)
+        kind = "secret" if len(missing) == 1 else "secrets"
+        raise SecretNotFoundError(f"{kind} {quoted} not found: run 'docker mcp secret ls' to list them")
 
 
 def remove_all(store: CredentialStore) -> list[str]:

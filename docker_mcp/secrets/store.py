@@ -63,6 +63,60 @@ class HelperStore:
                 f'credential helper {self.program} (credsStore "{helper}") is not on PATH: install it '
                 "(Debian: apt install golang-docker-credential-helpers) or set credsStore to an installed helper"
             )
+        if helper == "pass":
+            self._check_password_store()
+
+    def _password_store_dir(self) -> str:
+        """Where pass keeps its store: PASSWORD_STORE_DIR, else ~/.password-store (pass(1))."""
+        env = self.environment if self.environment is not None else os.environ
+        home = env.get("HOME") or os.path.expanduser("~")
+        return env.get("PASSWORD_STORE_DIR") or os.path.join(home, ".password-store")
+
+    def _check_password_store(self) -> None:
+        """docker-credential-pass on a password store `pass init` never set up lists nothing (exit 0) and
+        fails only when storing: say so, and how to set it up, before anything is asked or done."""
+        directory = self._password_store_dir()
+        if not any(
+            os.path.isfile(os.path.join(directory, sub, ".gpg-id")) for sub in ("", "docker-credential-helpers")
+        ):
+            raise CredentialStoreError(
+                f'the password store of {self.program} (credsStore "pass") is not initialised ({directory} has '
+                "no .gpg-id): run 'pass init <gpg-id>' with a key from 'gpg --list-secret-keys' (make one with "
+                "'gpg --quick-gen-key \"NAME <EMAIL>\"'), or set credsStore to another helper"
+            )
+
+    def check_can_store(self) -> None:
+        """Raise CredentialStoreError when a value given now could not be stored: for pass, a GPG key named
+        by the store's .gpg-id that this keyring (GNUPGHOME) does not have. Asked before a value is read."""
+        if self.helper != "pass":
+            return
+        import subprocess
+
+        env = dict(self.environment if self.environment is not None else os.environ)
+        directory = self._password_store_dir()
+        for sub in ("docker-credential-helpers", ""):
+            try:
+                with open(os.path.join(directory, sub, ".gpg-id"), encoding="utf-8") as f:
+                    ids = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+                break
+            except OSError:
+                continue
+        else:
+            return  # checked when the store was opened
+        gpg = shutil.which("gpg2", path=env.get("PATH")) or shutil.which("gpg", path=env.get("PATH"))
+        if gpg is None:
+            raise CredentialStoreError(
+                f"{self.program} needs gpg, which is not on PATH: install it (Debian: apt install gnupg)"
+            )
+        for key in ids:
+            found = subprocess.run(
+                [gpg, "--batch", "--list-keys", "--", key], env=env, stdin=subprocess.DEVNULL, capture_output=True
+            )
+            if found.returncode != 0:
+                raise CredentialStoreError(
+                    f"the password store of {self.program} encrypts for GPG key {key}, which this keyring does not "
+                    "have: import that key, or run 'pass init <gpg-id>' with a key from 'gpg --list-secret-keys'"
+                )
 
     @property
     def description(self) -> str:

@@ -23,10 +23,12 @@ def test_import_ls_show_enable_ls_the_slack_server(plugin, tmp_path):
     out = ok(plugin.docker("mcp", "catalog", "import", str(copy)))
     assert out == 'Imported server "slack-official" into catalog "slack-official"\n'
 
-    assert ok(plugin.docker("mcp", "catalog", "ls")) == "slack-official: Slack (Official MCP)\n"
+    listed = ok(plugin.docker("mcp", "catalog", "ls")).splitlines()
+    assert listed[0].split() == ["NAME", "DISPLAY", "NAME", "SOURCE"]
+    assert listed[1].split()[:4] == ["slack-official", "Slack", "(Official", "MCP)"] and len(listed) == 2
 
     out = ok(plugin.docker("mcp", "catalog", "show", "slack-official"))
-    assert "1 servers available" in out and "slack-official" in out and "Official Slack MCP server" in out
+    assert "1 server available" in out and "slack-official" in out and "Official Slack MCP server" in out
 
     shown = json.loads(ok(plugin.docker("mcp", "catalog", "show", "slack-official", "--format", "json")))
     entry = shown["registry"]["slack-official"]
@@ -63,7 +65,7 @@ def test_import_ls_show_enable_ls_the_slack_server(plugin, tmp_path):
 
 def test_enable_of_an_unknown_server_fails_and_writes_nothing(plugin):
     r = plugin.docker("mcp", "server", "enable", "ghost")
-    assert r.returncode == 1 and r.stderr.startswith("server ghost not found")
+    assert r.returncode == 1 and r.stderr.startswith('server "ghost" not found in any configured catalog: ')
     assert not os.path.exists(os.path.join(plugin.home, ".docker", "mcp", "registry.yaml"))
 
 
@@ -84,16 +86,19 @@ def test_create_add_fork_export_rm(plugin, tmp_path):
         r = plugin.docker("mcp", "catalog", *reserved)
         assert r.returncode == 1 and "docker-mcp" in r.stderr
     assert ok(plugin.docker("mcp", "catalog", "rm", "dev")) == 'removed catalog "dev"\n'
-    assert ok(plugin.docker("mcp", "catalog", "ls")) == "dev2: dev2 (forked from dev)\n"
+    listed = ok(plugin.docker("mcp", "catalog", "ls")).splitlines()
+    assert len(listed) == 2 and listed[1].split()[:4] == ["dev2", "dev2", "(forked", "from"]
     assert json.loads(ok(plugin.docker("mcp", "catalog", "ls", "--format", "json"))) == {
         "catalogs": {"dev2": {"displayName": "dev2 (forked from dev)"}}
     }
 
 
 def test_a_missing_docker_catalog_is_simply_absent(plugin):
-    assert ok(plugin.docker("mcp", "catalog", "ls")) == "No catalogs configured.\n"
+    assert ok(plugin.docker("mcp", "catalog", "ls")).split() == ["NAME", "DISPLAY", "NAME", "SOURCE"]  # the header alone
     r = plugin.docker("mcp", "catalog", "show")
-    assert r.returncode == 1 and r.stderr == 'catalog "docker-mcp" not found\n'
+    assert r.returncode == 1 and r.stderr == (
+        "no catalog named and none is configured: import one with 'docker mcp catalog import FILE|URL'\n"
+    )
 
 
 def test_config_write_read_reset(plugin):

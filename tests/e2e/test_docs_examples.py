@@ -254,17 +254,21 @@ def _section(text: str, title: str) -> list[str]:
 
 
 def help_commands(text: str) -> dict[str, str]:
-    return dict(
-        m.groups() for line in _section(text, "Available Commands:") if (m := re.match(r"^  (\S+)\s{2,}(.*)$", line))
-    )
+    return dict(m.groups() for line in _section(text, "Commands:") if (m := re.match(r"^  (\S+)\s+(.*)$", line)))
 
 
 def help_flags(text: str) -> dict[str, str]:
-    flags = {}
-    for line in _section(text, "Flags:"):
-        m = re.match(r"^\s+(?:-\w, )?(--[\w-]+)(?: [A-Z]+)?\s{2,}(.*)$", line)
-        assert m, f"unexpected flag line {line!r}"
-        flags[m.group(1)] = m.group(2)
+    """`--flag: text` of the Options section; a text wrapped onto further lines (pflag's layout) is joined."""
+    flags: dict[str, str] = {}
+    flag = None
+    for line in _section(text, "Options:"):
+        m = re.match(r"^  (?:-\w, |    )(--[\w-]+)(?: [a-zA-Z]+)?\s{2,}(.*)$", line)
+        if m:
+            flag = m.group(1)
+            flags[flag] = m.group(2)
+        else:
+            assert flag and line.startswith(" " * 8), f"unexpected flag line {line!r}"
+            flags[flag] += " " + line.strip()
     return flags
 
 

@@ -502,14 +502,14 @@ def test_a_host_it_cannot_listen_on_is_one_error_line(gateway_user, hanging, hos
     [
         ("70000", "--port must be a port number from 1 to 65535, not 70000"),
         ("-1", "--port must be a port number from 1 to 65535, not -1"),
-        ("http", "Invalid value for '--port': 'http' is not a valid integer."),
+        ("http", 'invalid argument "http" for "--port" flag: not an integer'),
     ],
 )
 def test_a_port_that_is_not_one_is_a_usage_error(gateway_user, port, error):
     r = gateway_user.docker("mcp", "gateway", "run", "--transport", "streaming", "--port", port)
     assert r.returncode == 125, r.stderr
     assert r.stderr.splitlines()[0] == error
-    assert "Run 'docker mcp gateway run --help' for more information." in r.stderr
+    assert "Run 'docker mcp gateway run --help' for more information" in r.stderr
     no_traceback(r.stderr)
     assert r.stdout == ""
 

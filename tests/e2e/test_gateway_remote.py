@@ -127,7 +127,7 @@ def test_a_tool_name_offered_twice_is_a_startup_error_naming_both_servers(gatewa
 
 def test_an_unknown_server_stops_the_gateway_before_it_starts(gateway_user):
     r = gateway_user.docker("mcp", "gateway", "run", "--servers", "ghost", "--dry-run")
-    assert r.returncode == 1 and r.stderr.startswith("server ghost is not in any configured catalog")
+    assert r.returncode == 1 and r.stderr.startswith('server "ghost" not found in any configured catalog: ')
 
 
 def test_tools_commands_see_what_a_client_of_the_gateway_sees(gateway_user, tmp_path):
@@ -147,7 +147,7 @@ def test_tools_commands_see_what_a_client_of_the_gateway_sees(gateway_user, tmp_
         r = gateway_user.docker("mcp", "tools", "call", "fail", "text=x")
         assert r.returncode == 1 and "Error executing tool fail" in r.stdout
         r = gateway_user.docker("mcp", "tools", "call", "nope")
-        assert r.returncode == 1 and r.stderr.strip().endswith("tool nope not found: see docker mcp tools ls")
+        assert r.returncode == 1 and r.stderr == "tool \"nope\" not found: run 'docker mcp tools ls' to list them\n"
         r = gateway_user.docker("mcp", "tools", "call", "echo", "not-a-pair")
         assert r.returncode == 125
 

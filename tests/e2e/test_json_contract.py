@@ -746,10 +746,10 @@ def test_tools_call_json(tools_user):
 
 def test_tools_json_errors(tools_user):
     message = json_error(tools_user, "tools", "call", "nosuch", "--format", "json")
-    assert message == "tool nosuch not found: see docker mcp tools ls"
+    assert message == "tool \"nosuch\" not found: run 'docker mcp tools ls' to list them"
     assert text_error(tools_user, "tools", "call", "nosuch") == message + "\n"
     message = json_error(tools_user, "tools", "inspect", "nosuch", "--format", "json")
-    assert message == "tool nosuch not found: see docker mcp tools ls"
+    assert message == "tool \"nosuch\" not found: run 'docker mcp tools ls' to list them"
     # a tool that answers with an error result: the command fails, the tool's message in the error
     message = json_error(tools_user, "tools", "call", "remote_add", "a=two", "b=1", "--format", "json")
     assert message.startswith("error calling tool remote_add: ") and "remote_add" in message
@@ -762,7 +762,10 @@ def test_tools_json_errors(tools_user):
 
 def test_json_error_of_an_unknown_server(plugin):
     message = json_error(plugin, "server", "inspect", "nosuch", "--format", "json")
-    assert message == 'server "nosuch" not found in any configured catalog'
+    assert message == (
+        'server "nosuch" not found in any configured catalog: '
+        "run 'docker mcp catalog ls' and 'docker mcp catalog show NAME' to list them"
+    )
     assert text_error(plugin, "server", "inspect", "nosuch") == message + "\n"
 
 
@@ -809,6 +812,6 @@ def test_json_usage_errors(plugin, args):
 
 def test_text_errors_stay_text(plugin):
     r = run(plugin, "server", "inspect", "nosuch")
-    assert r.stderr == 'server "nosuch" not found in any configured catalog\n'
+    assert r.stderr.startswith('server "nosuch" not found in any configured catalog: ')
     r = run(plugin, "server", "ls", "--bogus")
     assert r.returncode == 125 and not r.stderr.startswith("{")

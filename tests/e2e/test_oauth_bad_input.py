@@ -512,7 +512,7 @@ def test_catalog_import_refuses_an_http_token_endpoint_without_the_flag(oauth_us
     r = oauth_user.docker("mcp", "catalog", "import", str(path), env=NO_INSECURE)
     assert_failed(oauth_user, r, "tokenEndpoint", "https")
     r = oauth_user.docker("mcp", "oauth", "authorize", SERVER, env=NO_INSECURE)
-    assert_failed(oauth_user, r, "not in any configured catalog")  # nothing was imported
+    assert_failed(oauth_user, r, "not found in any configured catalog")  # nothing was imported
 
 
 def test_http_remote_url_without_the_flag(oauth_user):
@@ -564,7 +564,7 @@ def test_client_secret_not_set(oauth_user, tmp_path):
 
 def test_server_not_in_any_catalog(oauth_user):
     r = oauth_user.docker("mcp", "oauth", "authorize", "not-in-catalog")
-    assert_failed(oauth_user, r, "not-in-catalog", "not in any configured catalog", server="not-in-catalog")
+    assert_failed(oauth_user, r, "not-in-catalog", "not found in any configured catalog", server="not-in-catalog")
 
 
 def test_server_that_is_not_remote(oauth_user):

@@ -5,6 +5,8 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 from tests.conftest import ROOT, setup_cfg_version
 
 
@@ -55,14 +57,14 @@ def test_zipapp_metadata_path_imports_nothing_but_the_standard_library(plugin):
 def test_docker_mcp_help_lists_the_groups(plugin):
     r = plugin.docker("mcp", "--help")
     assert r.returncode == 0
-    assert "Available Commands:" in r.stdout
+    assert "\nCommands:\n" in r.stdout
     for group in ("feature", "version"):
         assert f"  {group} " in r.stdout
 
 
 def test_docker_mcp_on_a_fresh_home_prints_help(plugin):
     r = plugin.docker("mcp")
-    assert r.returncode == 0 and "Usage: docker mcp" in r.stdout and r.stderr == ""
+    assert r.returncode == 0 and r.stdout.startswith("Usage:  docker mcp [OPTIONS] COMMAND\n") and r.stderr == ""
     assert not os.path.exists(os.path.join(plugin.home, ".docker", "mcp"))
 
 
@@ -94,7 +96,7 @@ def test_bad_flag_exits_125(plugin):
     assert r.returncode == 125
     assert "--bogus" in r.stderr and "Traceback" not in r.stderr
     r = plugin.docker("mcp", "nonsense")
-    assert r.returncode == 125 and 'unknown command "nonsense"' in r.stderr
+    assert r.returncode == 125 and r.stderr.startswith("docker: unknown command: docker mcp nonsense\n")
 
 
 def test_errors_exit_1_with_one_line_and_debug_adds_the_traceback(plugin):
@@ -146,5 +148,98 @@ def test_help_is_answered_from_the_archive_without_unpacking_it(plugin, tmp_path
     env = {k: v for k, v in plugin.env.items() if k != "SHIV_ROOT"}
     for args in (["mcp", "--help"], ["mcp", "catalog", "import", "--help"], ["mcp", "oauth", "-h"]):
         r = subprocess.run(["docker", *args], env=env, capture_output=True, text=True)
-        assert r.returncode == 0 and r.stdout.startswith("Docker MCP Toolkit's CLI"), r.stderr
+        assert r.returncode == 0 and r.stdout.startswith(f"Usage:  docker {' '.join(args[:-1])}"), r.stderr
     assert not os.path.exists(os.path.join(plugin.home, ".shiv"))  # shiv's bootstrap never ran
+
+
+# --- help and usage errors in the docker CLI's layout and words (exit 125) ---
+
+
+def test_a_commands_help_page_is_in_the_docker_clis_layout(plugin):
+    r = plugin.docker("mcp", "server", "enable", "--help")
+    assert (r.returncode, r.stderr) == (0, "")
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["Usage:  docker mcp server enable NAME [NAME...]", "", lines[2]]
+    assert lines[2].startswith("Enable servers of the configured catalogs:")  # its own description
+    assert "Aliases:\n  docker mcp server enable, docker mcp server add\n" in r.stdout
+    assert "Toolkit's CLI" not in r.stdout
+    r = plugin.docker("mcp", "oauth", "export", "--help")
+    options = r.stdout.split("\nOptions:\n")[1].splitlines()
+    assert options[0].startswith("  -o, --output string   The file to write")
+    assert options[1].startswith("      --force           Replace the file")
+
+
+def test_a_groups_help_page_is_in_the_docker_clis_layout(plugin):
+    r = plugin.docker("mcp", "server", "--help")
+    assert r.returncode == 0
+    out = r.stdout
+    assert out.startswith("Usage:  docker mcp server COMMAND\n\nEnable, disable and inspect the servers")
+    assert "\nCommands:\n  ls          List the enabled servers\n" in out
+    assert out.endswith("\n\nRun 'docker mcp server COMMAND --help' for more information on a command.\n")
+
+
+def test_docker_mcp_help_is_docker_mcp_command_help(plugin):
+    r = plugin.docker("mcp", "help", "server", "enable")
+    assert r.returncode == 0 and r.stdout == plugin.docker("mcp", "server", "enable", "--help").stdout
+    assert plugin.docker("mcp", "help").stdout == plugin.docker("mcp", "--help").stdout
+    r = plugin.docker("mcp", "help", "server", "bogus")
+    assert r.returncode == 125 and r.stdout == ""
+    assert r.stderr == "unknown help topic: bogus\n\nRun 'docker mcp server --help' for more information\n"
+
+
+@pytest.mark.parametrize(
+    "args,stderr",
+    [
+        (
+            ["server", "ls", "--bogus"],
+            "unknown flag: --bogus\n\nUsage:  docker mcp server ls [OPTIONS]\n\n"
+            "Run 'docker mcp server ls --help' for more information\n",
+        ),
+        (
+            ["oauth", "export", "-x"],
+            "unknown shorthand flag: 'x' in -x\n\nUsage:  docker mcp oauth export [OPTIONS] SERVER\n\n"
+            "Run 'docker mcp oauth export --help' for more information\n",
+        ),
+        (
+            ["server", "enable"],
+            "docker: 'docker mcp server enable' requires at least 1 argument\n\n"
+            "Usage:  docker mcp server enable NAME [NAME...]\n\n"
+            "See 'docker mcp server enable --help' for more information\n",
+        ),
+        (
+            ["server", "reset", "extra"],
+            "docker: 'docker mcp server reset' accepts no arguments\n\nUsage:  docker mcp server reset\n\n"
+            "Run 'docker mcp server reset --help' for more information\n",
+        ),
+        (
+            ["catalog", "fork", "a"],
+            "docker: 'docker mcp catalog fork' requires 2 arguments\n\nUsage:  docker mcp catalog fork SRC NEW\n\n"
+            "Run 'docker mcp catalog fork --help' for more information\n",
+        ),
+        (
+            ["gateway", "run", "--port", "abc"],
+            'invalid argument "abc" for "--port" flag: not an integer\n\nUsage:  docker mcp gateway run [OPTIONS]\n\n'
+            "Run 'docker mcp gateway run --help' for more information\n",
+        ),
+        (
+            ["server", "inspect", "x", "--format"],
+            "flag needs an argument: --format\n\nUsage:  docker mcp server inspect [OPTIONS] NAME\n\n"
+            "Run 'docker mcp server inspect --help' for more information\n",
+        ),
+        (
+            ["server", "bogus"],
+            "docker: unknown command: docker mcp server bogus\n\nUsage:  docker mcp server COMMAND\n\n"
+            "Run 'docker mcp server --help' for more information\n",
+        ),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_usage_errors_are_the_docker_clis_words_and_exit_125(plugin, args, stderr):
+    r = plugin.docker("mcp", *args)
+    assert (r.returncode, r.stdout, r.stderr) == (125, "", stderr)
+
+
+def test_catalog_show_takes_at_most_one_argument(plugin):
+    r = plugin.docker("mcp", "catalog", "show", "a", "b")
+    assert r.returncode == 125
+    assert r.stderr.startswith("docker: 'docker mcp catalog show' requires at most 1 argument\n\nUsage:  ")

@@ -50,7 +50,7 @@ def test_set_from_stdin_ls_rm_and_the_resolver_finds_the_value(with_pass, pass_e
     run("rm", "slack-official.client_secret")
     assert "slack-official.client_secret" not in run("ls")
     run("rm", "--all")
-    assert run("ls") == ""
+    assert run("ls").split() == ["NAME", "STORE"]  # the header alone
     assert json.loads(run("ls", "--json")) == []
 
     for text in outputs:
@@ -59,7 +59,7 @@ def test_set_from_stdin_ls_rm_and_the_resolver_finds_the_value(with_pass, pass_e
 
 def test_errors(with_pass):
     r = with_pass.docker("mcp", "secret", "rm", "ghost")
-    assert r.returncode == 1 and r.stderr.strip().endswith("no such secret: ghost (see docker mcp secret ls)")
+    assert r.returncode == 1 and r.stderr == "secret \"ghost\" not found: run 'docker mcp secret ls' to list them\n"
     r = with_pass.docker("mcp", "secret", "rm")
     assert r.returncode == 125 and "either provide a secret name or use --all" in r.stderr
     r = with_pass.docker("mcp", "secret", "set", "bad name=x")

@@ -244,7 +244,7 @@ def test_update_of_one_catalog_fetches_the_changed_content_and_sets_last_update(
 
 def test_update_of_an_unknown_catalog_fails_and_fetches_nothing(site, mcp):
     importer.import_catalog(mcp, site.serve("/catalog.yaml", TEAM_V1.encode()))
-    with pytest.raises(DockerMcpError, match=r'^unknown catalog "nope"$'):
+    with pytest.raises(DockerMcpError, match=r'^catalog "nope" not found: run \'docker mcp catalog ls\' to list them$'):
         importer.update(mcp, "nope")
     assert site.hits["/catalog.yaml"] == 1
 

@@ -36,7 +36,7 @@ def test_named_secrets_use_the_mcp_secret_keys(pass_config):
     named.set_secret(store, "slack-official.client_secret", "PLANTED-value-1")
     assert store.list(suffix=".mcp-secret") == {"https://slack-official.client_secret.mcp-secret": "mcp_secret"}
     assert named.list_names(store) == ["slack-official.client_secret"]
-    with pytest.raises(named.SecretNotFoundError, match="no such secret: ghost"):
+    with pytest.raises(named.SecretNotFoundError, match=r'^secret "ghost" not found: '):
         named.remove(store, ["slack-official.client_secret", "ghost"])
     assert named.list_names(store) == []
 

@@ -107,7 +107,7 @@ def test_export_copies_the_bytes(mcp, team_file, tmp_path):
     out = tmp_path / "out" / "nested" / "team.yaml"
     importer.export(mcp, "team", str(out))
     assert out.read_text() == TEAM
-    with pytest.raises(DockerMcpError, match="not found in configured catalogs"):
+    with pytest.raises(DockerMcpError, match='catalog "nope" not found: run '):
         importer.export(mcp, "nope", str(out))
     with pytest.raises(DockerMcpError, match="cannot export the Docker MCP catalog"):
         importer.export(mcp, "docker-mcp", str(out))
@@ -158,7 +158,7 @@ def test_add_errors_change_nothing(mcp, team_file, catalog, server, source, frag
 
 def test_enable_needs_the_server_in_a_configured_catalog(mcp, team_file):
     importer.import_catalog(mcp, team_file)
-    with pytest.raises(registry.ServerNotFoundError, match="server ghost not found"):
+    with pytest.raises(registry.ServerNotFoundError, match='server "ghost" not found in any configured catalog'):
         registry.enable(mcp, ["time", "ghost"])
     assert registry.enabled_names(mcp) == []
     assert [s.name for s in registry.enable(mcp, ["time"])] == ["time"]

@@ -152,6 +152,6 @@ def test_the_cli_strips_escape_sequences_from_what_it_writes_on_stderr(capsys, m
     name = "x\x1b]0;pwned\x07\x1b[2J\u202e"
     assert run(GlobalOptions(), ["oauth", "authorize", name]) == 1
     err = capsys.readouterr().err
-    assert "x]0;pwned[2J is not in any configured catalog" in err, err
+    assert 'server "x]0;pwned[2J" not found in any configured catalog' in err, err
     assert run(GlobalOptions(), ["oauth", "authorize", "x", "--timeout", "1e10"]) == 125
     assert "--timeout must be a number of seconds above 0, at most 86400, not 1e+10" in capsys.readouterr().err
