@@ -94,7 +94,12 @@ def test_create_add_fork_export_rm(plugin, tmp_path):
 
 
 def test_a_missing_docker_catalog_is_simply_absent(plugin):
-    assert ok(plugin.docker("mcp", "catalog", "ls")).split() == ["NAME", "DISPLAY", "NAME", "SOURCE"]  # the header alone
+    assert ok(plugin.docker("mcp", "catalog", "ls")).split() == [
+        "NAME",
+        "DISPLAY",
+        "NAME",
+        "SOURCE",
+    ]  # the header alone
     r = plugin.docker("mcp", "catalog", "show")
     assert r.returncode == 1 and r.stderr == (
         "no catalog named and none is configured: import one with 'docker mcp catalog import FILE|URL'\n"
