@@ -53,10 +53,26 @@ def _run(opts: GlobalOptions, args: list[str]) -> int:
 
 
 def asks_for_json(args: list[str]) -> bool:
-    """Whether the command line asks for JSON output (`--json`, `--format json`, `--format=json`)."""
+    """Whether the command line asks for JSON output in a way its command accepts: `--json` on a command
+    with that flag, `--format json` or `--format=json` on one whose --format takes json (before `--`).
+    A stray `--json` on a command without it (`docker mcp version --json`) is an ordinary usage error,
+    printed as text; a line that names no command (`docker mcp catalog nosuch --json`) asks for JSON
+    when it holds one of them, as a program that runs a command this plugin lacks expects
+    (docs/json-contract.md, "Errors")."""
+    node: Node = ROOT
+    while isinstance(node, Group) and args:
+        child = node.child(args[0])
+        if child is None:
+            break
+        node, args = child, args[1:]
+    flags = {flag: o for o in node.options for flag in o.flags} if isinstance(node, Command) else None
+    takes_json = flags is None or (
+        "--format" in flags and (not flags["--format"].choices or "json" in flags["--format"].choices)
+    )
     args = _before_double_dash(args)
     return any(
-        a in ("--json", "--format=json") or (a == "--format" and args[i + 1 : i + 2] == ["json"])
+        (a == "--json" and (flags is None or "--json" in flags))
+        or (takes_json and (a == "--format=json" or (a == "--format" and args[i + 1 : i + 2] == ["json"])))
         for i, a in enumerate(args)
     )
 

@@ -52,8 +52,7 @@ def known_feature(name: str) -> Feature:
     for f in KNOWN:
         if f.name == name:
             return f
-    names = ", ".join(f.name for f in KNOWN)
-    raise UnknownFeatureError(f"unknown feature: {name} (available features: {names})")
+    raise UnknownFeatureError(f"feature \"{name}\" not found: run 'docker mcp feature ls' to list them")
 
 
 def _features_map(config: dict[str, Any], path: str) -> dict[str, Any]:

@@ -24,6 +24,12 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         sys.stdout.write("   ".join(cells).rstrip() + "\n")
 
 
+def cell(text: str, width: int) -> str:
+    """`text` as one table cell: its whitespace runs as one space, cut to `width` characters with `...`."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 # A query or fragment parameter whose name holds one of these (any case) carries a credential.
 _CREDENTIAL_NAMES = ("token", "key", "secret", "pass", "pwd", "sig", "auth", "code", "session", "credential", "jwt")
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s\"'<>]*)@")

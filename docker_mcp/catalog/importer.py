@@ -158,11 +158,20 @@ def remove(mcp: McpDir, name: str) -> None:
 
 
 def export(mcp: McpDir, name: str, path: str) -> None:
+    """Copy catalog `name`'s file to `path`. Raises CatalogNotFoundError, ReservedCatalogError, and
+    DockerMcpError when `path`'s directory does not exist (created by nothing, as `docker context export`
+    fails `open …: no such file or directory`) or the file cannot be written."""
     if name in (DOCKER_CATALOG, DOCKER_CATALOG + ".yaml"):
         raise ReservedCatalogError("cannot export the Docker MCP catalog as it is managed by Docker")
     if name not in mcp.read_index():
         raise CatalogNotFoundError(catalog_not_found(name))
     mcp.load_catalog(name)  # refuse to export a file that no longer parses
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):  # as `docker context export`: no directory is made for the file
+        raise DockerMcpError(
+            f"failed to write export file: {path}: directory {parent} does not exist: create it first, "
+            "or give a path in an existing directory"
+        )
     try:
         atomic_write(os.path.abspath(path), mcp.read_catalog_bytes(name))
     except OSError as e:

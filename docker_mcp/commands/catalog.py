@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..argv import GlobalOptions
-from ..output import print_json, print_table, redact_credentials
+from ..output import cell, print_json, print_table, redact_credentials
 from .listing import JSON, QUIET, Listing
 from .spec import Argument, Command, Group, Option
 
@@ -41,7 +41,10 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
 
     from ..catalog.store import user_mcp_dir
 
-    listing = Listing("docker mcp catalog ls", format, json, quiet, CATALOG_KEYS, formats=FORMATS)
+    # {{.Source}}: the table's SOURCE column
+    listing = Listing(
+        "docker mcp catalog ls", format, json, quiet, CATALOG_KEYS, aliases={"source": "url"}, formats=FORMATS
+    )
     index = user_mcp_dir().read_index()
     data = {"catalogs": {name: index[name].to_json() for name in sorted(index)}}
     for entry in data["catalogs"].values():
@@ -95,30 +98,10 @@ def show(
     if listing.kind != "table":
         listing.print([{"name": n, **entry} for n, entry in catalog_json(catalog)["registry"].items()])
         return
-    import shutil
-    import textwrap
-
-    width = shutil.get_terminal_size((120, 24)).columns
-    rule = "─" * min(width - 4, 78)
-    out = [
-        "",
-        "  MCP Server Directory",  # plain: on a terminal, stdout passes through TerminalSafeWriter
-        f"  {_servers(len(catalog.servers))} available",
-        f"  {rule}",
-        "",
-    ]
-    for i, server_name in enumerate(sorted(catalog.servers)):
-        if i:
-            out.append("")
-        out.append(f"  {server_name}")
-        description = " ".join(catalog.servers[server_name].description.split())
-        out += textwrap.wrap(description, max(width - 10, 40), initial_indent="    ", subsequent_indent="    ") or [""]
-    out += ["", f"  {rule}", f"  {_servers(len(catalog.servers))} total", ""]
-    sys.stdout.write("\n".join(out) + "\n")
-
-
-def _servers(n: int) -> str:
-    return "1 server" if n == 1 else f"{n} servers"
+    print_table(
+        ("NAME", "TYPE", "DESCRIPTION"),
+        [(n, s.type, cell(s.description, 80)) for n, s in sorted(catalog.servers.items())],
+    )
 
 
 def import_(g: GlobalOptions, source: str) -> None:

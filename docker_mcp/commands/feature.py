@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from ..argv import GlobalOptions
-from ..output import print_json
+from ..output import print_json, print_table
 from .listing import OPTIONS as LISTING_OPTIONS
 from .listing import Listing
 from .spec import Argument, Command, Group
@@ -30,16 +30,14 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
     if listing.kind != "table":
         listing.print(rows)
         return
-    out = sys.stdout
-    out.write("Available experimental features:\n\n")
-    for s in (s for s in states if s.known):
-        out.write(f"  {s.name:<20} {'enabled' if s.enabled else 'disabled'}\n")
-        out.write(f"  {'':<20} {s.description}\n\n")
-    unknown = [s for s in states if not s.known]
-    if unknown:
-        out.write("Unknown features in configuration:\n")
-        for s in unknown:
-            out.write(f"  {s.name:<20} {'enabled' if s.enabled else 'disabled'} (unknown)\n")
+    # `docker plugin ls`'s ENABLED column: true/false, as {{.Enabled}} prints it
+    print_table(
+        ("NAME", "ENABLED", "DESCRIPTION"),
+        [
+            (s.name, "true" if s.enabled else "false", s.description or "(unknown: not a feature of this plugin)")
+            for s in states
+        ],
+    )
 
 
 def enable(g: GlobalOptions, name: str) -> None:

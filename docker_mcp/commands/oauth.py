@@ -58,8 +58,9 @@ APP_KEYS = ("app", "authorized", "provider", "scopes", "tools", "clientType", "e
 def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
     from ..oauth.flow import authorizations
 
-    # {{.Name}} as in every other listing (the table's NAME column): the app's name
-    listing = Listing("docker mcp oauth ls", format, json, quiet, APP_KEYS, key="app", aliases={"name": "app"})
+    # the table's headers as fields: {{.Name}} (as in every other listing), {{.Client}}, {{.Expires}}
+    aliases = {"name": "app", "client": "clientType", "expires": "expiresAt"}
+    listing = Listing("docker mcp oauth ls", format, json, quiet, APP_KEYS, key="app", aliases=aliases)
     servers, desktop = _servers(), _desktop()
     store, _ = _local(g, desktop)
     rows = authorizations(servers, store)
@@ -142,6 +143,19 @@ def revoke(g: GlobalOptions, server: str) -> None:
     from ..oauth.flow import revoke as run_revoke
 
     servers, desktop = _servers(), _desktop()
+    known = servers.get(server)
+    if known is None and desktop is None and not _has_stored_client(g, server):
+        # CE mode: no catalog has it and no client of it is stored (Desktop's own catalog may know a name)
+        from ..catalog.registry import ServerNotFoundError, server_not_found
+
+        raise ServerNotFoundError(server_not_found(server))
+    if known is not None and known.type != "remote" and not (known.oauth and known.oauth.providers):
+        from ..errors import DockerMcpError
+
+        raise DockerMcpError(
+            f'server "{server}" does not use OAuth (only remote servers do): '
+            "run 'docker mcp oauth ls' to list the ones that do"
+        )
     if desktop is not None:
         from ..oauth import desktop as desktop_oauth
 
@@ -167,6 +181,18 @@ def export(g: GlobalOptions, server: str, output: str | None = None, force: bool
     write_export(exported(store, server), output, force)
     _say(f"Exported the authorization of {server} to {output} (mode 0600; it holds its tokens).")
     _say(f"Make it the Docker secret {server}.oauth: docker secret create {server}.oauth {output}")
+
+
+def _has_stored_client(g: GlobalOptions, server: str) -> bool:
+    """Whether the local (CE mode) store keeps a client record of `server`; an unusable store keeps none."""
+    from ..errors import DockerMcpError
+    from ..oauth.clients import load_client
+
+    try:
+        store, _ = _local(g, desktop=None)
+        return load_client(store, server) is not None
+    except DockerMcpError:
+        return False
 
 
 def _stored_client_type(g: GlobalOptions, server: str, servers: dict[str, Any]) -> str | None:

@@ -45,7 +45,8 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
     from ..secrets.named import list_names
     from ..secrets.store import open_store
 
-    listing = Listing("docker mcp secret ls", format, json, quiet, ("name", "provider"))
+    # {{.Store}}: the table's STORE column
+    listing = Listing("docker mcp secret ls", format, json, quiet, ("name", "provider"), aliases={"store": "provider"})
     store = open_store(g.config)
     rows = [{"name": n, "provider": store.description} for n in list_names(store)]
     if listing.kind == "json":

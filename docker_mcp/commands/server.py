@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from ..argv import GlobalOptions
-from ..output import print_json, print_table
+from ..output import cell, print_json, print_table
 from .listing import OPTIONS as LISTING_OPTIONS
 from .listing import Listing
 from .spec import Argument, Command, Group, Option
@@ -40,16 +40,10 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
     elif listing.kind != "table":
         listing.print(rows)
     else:
-        sys.stdout.write(f"\nMCP Servers ({len(rows)} enabled)\n\n")
         print_table(
             ("NAME", "CATALOG", "TYPE", "CONFIG", "DESCRIPTION"),
-            [(r["name"], r["catalog"] or "-", r["type"] or "-", r["config"], _cut(r["description"], 60)) for r in rows],
+            [(r["name"], r["catalog"] or "-", r["type"] or "-", r["config"], cell(r["description"], 60)) for r in rows],
         )
-
-
-def _cut(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def enable(g: GlobalOptions, name: tuple[str, ...]) -> None:
@@ -184,7 +178,14 @@ GROUP = Group(
             "Show a server's catalog entry and tools as JSON",
             inspect,
             args=(Argument("NAME", "A server", complete="server"),),
-            options=(Option(("--format",), "Output format (always JSON)", metavar="FORMAT", choices=("json",)),),
+            options=(
+                Option(
+                    ("--format",),
+                    "Print errors as JSON too; the output is JSON anyway",
+                    metavar="FORMAT",
+                    choices=("json",),
+                ),
+            ),
             long="Show a server's catalog entry, whether it is enabled, and its tools (each with whether it is enabled), as JSON.",
         ),
         Command(

@@ -16,7 +16,7 @@ from .spec import Argument, Command, Group, Option
 SERVERS = Option(
     ("--servers",), "Only these servers (comma-separated; default: the enabled ones)", metavar="NAMES", multiple=True
 )
-FORMAT = Option(("--format",), "Output format", metavar="FORMAT", choices=("json",))
+FORMAT = Option(("--format",), "Print the result, and errors, as JSON", metavar="FORMAT", choices=("json",))
 
 
 def _run(g: GlobalOptions, servers: tuple[str, ...], body: Any) -> Any:

@@ -12,7 +12,7 @@ from .spec import Command, Option
 
 FORMAT = Option(
     ("--format",),
-    "Format output: json, or a Go template such as '{{.Version}}'",
+    "Format output: table (the default, the version alone), json or a Go template such as '{{.Version}}'",
     metavar="FORMAT",
 )
 

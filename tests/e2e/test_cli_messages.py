@@ -157,12 +157,52 @@ def test_catalog_show_without_a_name_says_which_names_to_give(plugin, tmp_path):
         ),
         (("catalog", "update", "ghost"), "catalog \"ghost\" not found: run 'docker mcp catalog ls' to list them"),
         (("tools", "inspect", "ghost"), "tool \"ghost\" not found: run 'docker mcp tools ls' to list them"),
+        (("feature", "enable", "ghost"), "feature \"ghost\" not found: run 'docker mcp feature ls' to list them"),
+        (("feature", "disable", "ghost"), "feature \"ghost\" not found: run 'docker mcp feature ls' to list them"),
+        (
+            ("oauth", "revoke", "ghost"),
+            'server "ghost" not found in any configured catalog: '
+            "run 'docker mcp catalog ls' and 'docker mcp catalog show NAME' to list them",
+        ),
     ],
 )
 def test_not_found_reads_the_same_everywhere_and_says_how_to_list(plugin, args, message):
     r = plugin.docker("mcp", *args)
     # one pattern: KIND "NAME" not found[ in WHERE]: run 'docker mcp …' to list them
     assert (r.returncode, r.stdout, r.stderr) == (1, "", message + "\n")
+
+
+def test_revoking_a_name_no_catalog_has_is_not_found_before_the_credential_store_is_asked(plugin):
+    with open(os.path.join(plugin.config_dir, "config.json"), "w") as f:
+        json.dump({"credsStore": "no-such-helper"}, f)  # a store that cannot be used at all
+    r = plugin.docker("mcp", "oauth", "revoke", "ghost")
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == (
+        'server "ghost" not found in any configured catalog: '
+        "run 'docker mcp catalog ls' and 'docker mcp catalog show NAME' to list them\n"
+    )
+
+
+def test_revoking_a_server_without_oauth_says_it_does_not_use_oauth(plugin, tmp_path):
+    import_catalog(plugin, tmp_path, {"notes": {"type": "server", "image": "mcp/notes"}})
+    r = plugin.docker("mcp", "oauth", "revoke", "notes")
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == (
+        'server "notes" does not use OAuth (only remote servers do): '
+        "run 'docker mcp oauth ls' to list the ones that do\n"
+    )
+
+
+def test_export_into_a_directory_that_does_not_exist_fails_and_creates_nothing(plugin, tmp_path):
+    assert plugin.docker("mcp", "catalog", "create", "team").returncode == 0
+    target = tmp_path / "nonexistent" / "dir" / "x.yaml"
+    r = plugin.docker("mcp", "catalog", "export", "team", str(target))
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == (
+        f"failed to write export file: {target}: directory {target.parent} does not exist: create it first, "
+        "or give a path in an existing directory\n"
+    )
+    assert not (tmp_path / "nonexistent").exists()
 
 
 # --- the password store ---
@@ -286,7 +326,7 @@ def test_the_catalog_listing_on_a_terminal_is_plain_with_or_without_no_color(plu
 
     for env in ({}, {"NO_COLOR": "1"}):
         text = shown(env)
-        assert b"  MCP Server Directory\r\n" in text and b"  notes\r\n" in text, text
+        assert text.split(b"\r\n")[:2] == [b"NAME    TYPE     DESCRIPTION", b"notes   server   Notes"], text
         assert b"\x1b" not in text and b"[1m" not in text and b"[0m" not in text, text
 
 

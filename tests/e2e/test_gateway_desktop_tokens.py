@@ -122,7 +122,7 @@ def test_the_gateway_calls_the_server_with_desktops_token_and_has_desktop_refres
 def test_without_a_token_at_desktop_the_listing_reports_the_authorize_hint(desktop_user, protected):
     user, desktop = desktop_user
     r = user.docker("mcp", "gateway", "run", "--servers", SERVER, "--dry-run")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr
     assert f"! {SERVER}: {HINT}" in r.stderr
     assert desktop.engine_calls() == [TOKEN_ID]
     assert desktop.tools_calls() == []  # nothing to refresh: no GET /apps
@@ -145,6 +145,6 @@ def test_a_pre_registered_server_keeps_the_local_store_in_desktop_mode(desktop_u
     user.import_server(remote_entry("slack-like", "https://mcp.slack.invalid/mcp", client_id="app-1"), "s.yaml")
     desktop.hold_token("slack-like", "PLANTED-not-for-the-local-flow")
     r = user.docker("mcp", "gateway", "run", "--servers", "slack-like", "--dry-run")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr
     assert "! slack-like: slack-like is not authorized: run 'docker mcp oauth authorize slack-like'" in r.stderr
     assert desktop.engine_calls() == []

@@ -50,9 +50,9 @@ def test_gateway_calls_the_protected_server_refreshes_expired_tokens_and_reports
             oauth_user.ok("mcp", "secret", "set", "protected.client_secret", input=SECRET)
             oauth_user.import_server(remote_entry("never-authorized", remote.url, client_id="other"), "other.yaml")
 
-            # not authorized yet: reported with the hint, and the gateway keeps serving the rest
+            # not authorized yet: reported with the hint; the only server failed, so the dry run fails
             r = oauth_user.docker("mcp", "gateway", "run", "--servers", "protected", "--dry-run")
-            assert r.returncode == 0
+            assert r.returncode == 1
             assert "! protected: protected is not authorized: run 'docker mcp oauth authorize protected'" in r.stderr
 
             assert oauth_user.authorize("protected", port).returncode == 0

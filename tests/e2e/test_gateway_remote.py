@@ -268,7 +268,7 @@ def test_a_remote_url_on_a_private_address_is_refused_unless_local_testing_is_on
     import_remote(gateway_user, tmp_path, "inside", f"https://{host}/mcp")
     off = {"DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS": ""}
     r = gateway_user.docker("mcp", "gateway", "run", "--servers", "inside", "--dry-run", env=off)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr
     assert (
         f"! inside: invalid remote server URL https://{host}/mcp: host '{host.lower()}' resolved to disallowed address"
         in r.stderr

@@ -72,7 +72,7 @@ def test_a_token_never_reaches_the_url_another_catalog_gives_the_server_name(oau
             f"{attacker.url('/mcp')}: run 'docker mcp oauth authorize dcr2' if you trust the new URL"
         )
         r = oauth_user.docker("mcp", "gateway", "run", "--servers", "dcr2", "--dry-run")
-        assert r.returncode == 0, r.stderr
+        assert r.returncode == 1, r.stderr
         assert f"! {refused}\n" in r.stderr
         r = oauth_user.docker("mcp", "tools", "ls", "--servers", "dcr2")
         assert refused in r.stderr

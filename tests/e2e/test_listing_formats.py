@@ -150,9 +150,7 @@ def test_json_with_another_format_and_a_format_that_is_no_format_are_usage_error
 
 def test_empty_lists_print_their_header(store_user):
     assert _ok(store_user, "catalog", "ls") == "NAME   DISPLAY NAME   SOURCE\n"
-    assert _ok(store_user, "server", "ls") == (
-        "\nMCP Servers (0 enabled)\n\nNAME   CATALOG   TYPE   CONFIG   DESCRIPTION\n"
-    )
+    assert _ok(store_user, "server", "ls") == "NAME   CATALOG   TYPE   CONFIG   DESCRIPTION\n"
     assert _ok(store_user, "secret", "ls") == "NAME   STORE\n"
     assert _ok(store_user, "oauth", "ls") == "NAME   CLIENT   AUTHORIZED   EXPIRES\n"
     assert _ok(store_user, "tools", "ls") == "NAME   SERVER   DESCRIPTION\n"
@@ -162,17 +160,53 @@ def test_empty_lists_print_their_header(store_user):
         assert _ok(store_user, *listing, "--format", "{{.Name}}") == "", listing
         assert _ok(store_user, *listing, "--format", "table {{.Name}}") == "NAME\n", listing
     _ok(store_user, "catalog", "create", "empty")
-    shown = _ok(store_user, "catalog", "show", "empty")
-    assert "MCP Server Directory" in shown and "0 servers available" in shown and "0 servers total" in shown
+    assert _ok(store_user, "catalog", "show", "empty") == "NAME   TYPE   DESCRIPTION\n"
     assert _ok(store_user, "catalog", "show", "empty", "-q") == ""
     assert _ok(store_user, "catalog", "show", "empty", "--format", "table {{.Name}}\t{{.Image}}") == "NAME      IMAGE\n"
+
+
+def test_default_tables_are_docker_tables_with_the_header_on_line_1(user):
+    assert _ok(user, "server", "ls") == (
+        "NAME    CATALOG   TYPE     CONFIG   DESCRIPTION\nnotes   team      remote   none\ntime    team      server   none     Time tools\n"
+    )
+    assert _ok(user, "catalog", "show", "team") == (
+        "NAME    TYPE     DESCRIPTION\nnotes   remote\ntime    server   Time tools\n"
+    )
+    lines = _ok(user, "feature", "ls").splitlines()
+    assert lines[0].split() == ["NAME", "ENABLED", "DESCRIPTION"]
+    assert lines[1].startswith("mcp-oauth-dcr      true      Enable Dynamic Client Registration")
+    assert lines[2].startswith("tool-name-prefix   false     ") and len(lines) == 3
+
+
+def test_every_default_header_is_a_template_field(user):
+    for listing in LISTINGS:
+        header = _ok(user, *listing).splitlines()[0]
+        for column in header.split("   "):  # columns are 3 spaces apart; DISPLAY NAME is one column
+            if column.strip():
+                field = column.strip().title().replace(" ", "")  # DISPLAY NAME: {{.DisplayName}}
+                _ok(user, *listing, "--format", "{{." + field + "}}")
+    assert _ok(user, "catalog", "ls", "--format", "{{.Source}}") == _ok(user, "catalog", "ls", "--format", "{{.Url}}")
+    assert _ok(user, "secret", "ls", "--format", "{{.Store}}") == _ok(user, "secret", "ls", "--format", "{{.Provider}}")
+    assert _ok(user, "oauth", "ls", "--format", r"table {{.Name}}\t{{.Client}}\t{{.Expires}}") == (
+        "NAME      CLIENT    EXPIRES\nnotes               \n"
+    )
+
+
+def test_a_stray_json_flag_is_an_ordinary_usage_error(plugin):
+    for args in (["version", "--json"], ["server", "enable", "nosuch", "--json"]):
+        r = plugin.docker("mcp", *args)
+        assert (r.returncode, r.stdout) == (125, ""), args
+        command = "docker mcp " + " ".join(args[:-1] if args[0] == "version" else args[:2])
+        assert r.stderr.startswith("unknown flag: --json\n\nUsage:  docker mcp "), r.stderr
+        assert r.stderr.endswith(f"\nRun '{command} --help' for more information\n"), r.stderr
+    r = plugin.docker("mcp", "server", "inspect", "nosuch", "--format", "json")  # --format json taken: JSON
+    assert r.returncode == 1 and json.loads(r.stderr)["error"].startswith('server "nosuch" not found')
 
 
 def test_one_server_is_one_server(store_user, tmp_path):
     (tmp_path / "solo.yaml").write_text("name: solo\ntype: server\nimage: mcp/solo\ndescription: Alone\n")
     _ok(store_user, "catalog", "import", str(tmp_path / "solo.yaml"))
-    shown = _ok(store_user, "catalog", "show", "solo")
-    assert "  1 server available\n" in shown and "  1 server total\n" in shown
+    assert _ok(store_user, "catalog", "show", "solo") == "NAME   TYPE     DESCRIPTION\nsolo   server   Alone\n"
 
 
 def test_tools_ls_formats_the_tools_a_client_sees(gateway_user, tmp_path):

@@ -104,9 +104,12 @@ def test_rm_removes_entry_and_file_and_protects_docker_mcp(mcp, team_file):
 
 def test_export_copies_the_bytes(mcp, team_file, tmp_path):
     importer.import_catalog(mcp, team_file)
-    out = tmp_path / "out" / "nested" / "team.yaml"
+    out = tmp_path / "team.yaml"
     importer.export(mcp, "team", str(out))
     assert out.read_text() == TEAM
+    with pytest.raises(DockerMcpError, match="does not exist: create it first"):
+        importer.export(mcp, "team", str(tmp_path / "out" / "nested" / "team.yaml"))
+    assert not (tmp_path / "out").exists()
     with pytest.raises(DockerMcpError, match='catalog "nope" not found: run '):
         importer.export(mcp, "nope", str(out))
     with pytest.raises(DockerMcpError, match="cannot export the Docker MCP catalog"):

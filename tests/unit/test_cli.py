@@ -91,14 +91,14 @@ def test_an_error_exits_1_with_one_line_on_stderr(opts, capsys):
     assert run(opts, ["feature", "enable", "bogus"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.count("\n") == 1 and captured.err.startswith("unknown feature: bogus")
+    assert captured.err.count("\n") == 1 and captured.err.startswith('feature "bogus" not found')
 
 
 def test_debug_adds_the_traceback(opts, capsys):
     opts.debug = True
     assert run(opts, ["feature", "enable", "bogus"]) == 1
     err = capsys.readouterr().err
-    assert "Traceback" in err and err.rstrip().endswith("tool-name-prefix)")
+    assert "Traceback" in err and err.rstrip().endswith("run 'docker mcp feature ls' to list them")
 
 
 def test_an_unexpected_exception_is_one_line_without_debug(opts, capsys, monkeypatch):
@@ -123,6 +123,10 @@ def test_an_unexpected_exception_is_one_line_without_debug(opts, capsys, monkeyp
         (["tools", "call", "echo", "text=--json"], False),
         (["tools", "call", "echo", "--", "--json"], False),
         (["server", "ls", "--format"], False),
+        (["server", "inspect", "x", "--format", "json"], True),
+        (["version", "--json"], False),  # version has no --json: an ordinary usage error
+        (["server", "enable", "x", "--json"], False),
+        (["catalog", "nosuch", "--format", "json"], True),  # no command: JSON as asked (json-contract.md)
     ],
 )
 def test_which_command_lines_ask_for_json(args, asks):

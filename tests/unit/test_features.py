@@ -55,11 +55,10 @@ def test_new_config_file_is_private(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "new" / "config.json").st_mode) == 0o600
 
 
-def test_unknown_feature_is_an_error_listing_the_known_ones(tmp_path):
+def test_unknown_feature_is_an_error_saying_how_to_list_the_known_ones(tmp_path):
     with pytest.raises(features.UnknownFeatureError) as e:
         features.set_feature(str(tmp_path), "bogus", True)
-    assert "unknown feature: bogus" in str(e.value)
-    assert "mcp-oauth-dcr" in str(e.value) and "tool-name-prefix" in str(e.value)
+    assert str(e.value) == "feature \"bogus\" not found: run 'docker mcp feature ls' to list them"
     assert not (tmp_path / "config.json").exists()
 
 
