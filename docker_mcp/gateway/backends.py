@@ -136,6 +136,8 @@ class Backend:
 
                     def on_end() -> None:
                         ended.append(True)
+                        if self._session is session:  # at once: the next call reconnects, whoever makes it
+                            self._session = None
                         stop.set()
 
                     session.wire.on_end = on_end
