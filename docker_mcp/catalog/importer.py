@@ -13,7 +13,7 @@ from ..errors import DockerMcpError
 from ..fileio import atomic_write
 from ..output import redact_credentials
 from .schema import DOCKER_CATALOG, Catalog, CatalogError, check_catalog_name, is_single_server, parse_document
-from .store import CatalogNotFoundError, IndexEntry, McpDir, catalog_not_found
+from .store import CatalogNotFoundError, IndexEntry, McpDir
 from .yamldoc import MAX_DOCUMENT_BYTES, DocumentError, check_size, decode, dump, encode, load, new_map
 
 
@@ -93,7 +93,8 @@ def _fetch(url: str) -> bytes:
 def prepare(source: Source, name: str | None = None) -> Prepared:
     """Validate a source document in full; a single-server file becomes a catalog holding that server."""
     document = load(decode(source.data, source.label), source.label)
-    catalog = parse_document(document, source.label)
+    # a name read from the document names a catalog created here; one given (update) is already configured
+    catalog = parse_document(document, source.label, creates=name is None)
     if is_single_server(document):
         server = catalog.name
         wrapped = new_map({"name": name or server, "displayName": catalog.display_name, "registry": {server: document}})
@@ -128,9 +129,13 @@ def import_catalog(mcp: McpDir, source: str) -> Prepared:
 
 
 def _store(mcp: McpDir, prepared: Prepared, entry: IndexEntry) -> None:
-    """Write the catalog file, then its index entry: a reader never sees an entry without its file."""
+    """Write the catalog file, then its index entry: a reader never sees an entry without its file. Another
+    entry stored in the same file (the Go plugin's `MyTeam` when `myteam` is imported) is dropped: its file
+    now holds this catalog."""
     mcp.write_catalog_bytes(prepared.name, prepared.content)
     index = mcp.read_index()
+    file = mcp.catalog_path(prepared.name)
+    index = {key: e for key, e in index.items() if key == prepared.name or mcp.catalog_path(key) != file}
     index[prepared.name] = entry
     mcp.write_index(index)
 
@@ -139,22 +144,24 @@ def create(mcp: McpDir, name: str) -> None:
     _refuse_reserved(name, f"cannot create catalog '{name}' as it is reserved for Docker's official catalog")
     check_catalog_name(name)
     with mcp.lock():
-        if name in mcp.read_index():
-            raise DockerMcpError(f'catalog "{name}" already exists')
+        _refuse_existing(mcp, name, mcp.read_index())
         content = dump(new_map({"name": name, "displayName": name})).encode()
         _store(mcp, Prepared(name, name, content, None), IndexEntry(name))
 
 
-def remove(mcp: McpDir, name: str) -> None:
+def remove(mcp: McpDir, name: str) -> str:
+    """Remove catalog `name` (found as McpDir.find does) and its file; returns its name as configured.
+    Raises ReservedCatalogError for Docker's catalog, CatalogNotFoundError."""
     _refuse_reserved(name, f"cannot remove catalog '{name}' as it is managed by Docker")
     with mcp.lock():
         index = mcp.read_index()
-        if name not in index:
-            raise CatalogNotFoundError(catalog_not_found(name))
+        name = mcp.configured(name, index)
+        _refuse_reserved(name, f"cannot remove catalog '{name}' as it is managed by Docker")
         del index[name]
         mcp.write_index(index)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(mcp.catalog_path(name))
+    return name
 
 
 def export(mcp: McpDir, name: str, path: str) -> None:
@@ -163,8 +170,7 @@ def export(mcp: McpDir, name: str, path: str) -> None:
     fails `open …: no such file or directory`) or the file cannot be written."""
     if name in (DOCKER_CATALOG, DOCKER_CATALOG + ".yaml"):
         raise ReservedCatalogError("cannot export the Docker MCP catalog as it is managed by Docker")
-    if name not in mcp.read_index():
-        raise CatalogNotFoundError(catalog_not_found(name))
+    name = mcp.configured(name)
     mcp.load_catalog(name)  # refuse to export a file that no longer parses
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):  # as `docker context export`: no directory is made for the file
@@ -183,10 +189,9 @@ def fork(mcp: McpDir, source: str, new: str) -> None:
     check_catalog_name(new)
     with mcp.lock():
         index = mcp.read_index()
-        if source not in index and source != DOCKER_CATALOG:
-            raise CatalogNotFoundError(catalog_not_found(source))
-        if new in index:
-            raise DockerMcpError(f'catalog "{new}" already exists')
+        if source != DOCKER_CATALOG:
+            source = mcp.configured(source, index)
+        _refuse_existing(mcp, new, index)
         path = mcp.catalog_path(source)
         document = load(decode(mcp.read_catalog_bytes(source), path), path) or new_map()
         display = f"{new} (forked from {source})"
@@ -204,13 +209,13 @@ def add(mcp: McpDir, catalog: str, server: str, source_file: str, force: bool = 
         raise DockerMcpError(f'catalog file "{source_file}" not found')
     src = read_source(source_file)
     document = load(decode(src.data, src.label), src.label)
-    parsed = parse_document(document, src.label)
+    parsed = parse_document(document, src.label, creates=False)  # the source's own name is not used
     if server not in parsed.servers:
         raise DockerMcpError(f'server "{server}" not found in catalog "{source_file}"')
     entry = document if is_single_server(document) else document["registry"][server]
     with mcp.lock():
-        if catalog not in mcp.read_index():
-            raise CatalogNotFoundError(catalog_not_found(catalog))
+        catalog = mcp.configured(catalog)
+        _refuse_reserved(catalog, f"cannot add servers to catalog '{catalog}' as it is managed by Docker")
         path = mcp.catalog_path(catalog)
         destination = load(decode(mcp.read_catalog_bytes(catalog), path), path) or new_map({"name": catalog})
         registry = destination.get("registry")
@@ -220,7 +225,7 @@ def add(mcp: McpDir, catalog: str, server: str, source_file: str, force: bool = 
             raise DockerMcpError(f'server "{server}" already exists in catalog "{catalog}" (use --force to overwrite)')
         registry[server] = entry
         content = encode(dump(destination), path)
-        parse_document(load(decode(content, path), path), path)  # what is stored must read back
+        parse_document(load(decode(content, path), path), path, creates=False)  # what is stored must read back
         mcp.write_catalog_bytes(catalog, content)
 
 
@@ -228,8 +233,8 @@ def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str], 
     """Refresh catalogs from their stored source; returns (updated names, skipped names, error lines).
     Updating all skips the catalogs made here (created or forked: no source); naming one is an error."""
     index = mcp.read_index()
-    if name is not None and name not in index:
-        raise CatalogNotFoundError(catalog_not_found(name))
+    if name is not None:
+        name = mcp.configured(name, index)
     updated, skipped, errors = [], [], []
     for catalog in [name] if name else sorted(index):
         entry = index[catalog]
@@ -256,11 +261,25 @@ def _refuse_reserved(name: str, message: str) -> None:
         raise ReservedCatalogError(message)
 
 
+def _refuse_existing(mcp: McpDir, name: str, index: dict[str, IndexEntry]) -> None:
+    """A new catalog may not take a configured one's name, nor its file (the Go plugin's `MyTeam` is stored
+    in myteam.yaml, which a new `myteam` would overwrite)."""
+    existing = mcp.find(name, index)
+    if existing == name:
+        raise DockerMcpError(f'catalog "{name}" already exists')
+    if existing is not None:
+        raise DockerMcpError(
+            f'catalog "{name}" already exists as "{existing}" (both would be stored in {mcp.catalog_path(name)}): '
+            "choose another name"
+        )
+
+
 def read_catalog(mcp: McpDir, ref: str) -> Catalog:
     """A catalog named on the command line (`gateway run --catalog`): a configured catalog's name, a file
     in ~/.docker/mcp/catalogs, a file path, or an http(s) URL; a server file counts as a catalog of one."""
-    if ref in mcp.read_index():
-        return mcp.load_catalog(ref)
+    configured = mcp.find(ref)
+    if configured is not None:
+        return mcp.load_catalog(configured)
     in_catalogs = os.path.join(mcp.catalogs_dir, ref)
     if not is_url(ref) and not os.path.isabs(ref) and not ref.startswith("./") and os.path.isfile(in_catalogs):
         ref = in_catalogs
@@ -269,10 +288,9 @@ def read_catalog(mcp: McpDir, ref: str) -> Catalog:
             f'catalog "{ref}" not found: give a catalog name (docker mcp catalog ls), a file or an https URL'
         )
     source = read_source(ref)
-    return parse_document(load(decode(source.data, source.label), source.label), source.label)
+    return parse_document(load(decode(source.data, source.label), source.label), source.label, creates=False)
 
 
 def catalog_of(mcp: McpDir, name: str) -> Catalog:
-    if name not in mcp.read_index():
-        raise CatalogNotFoundError(catalog_not_found(name))
-    return mcp.load_catalog(name)
+    """Configured catalog `name` (found as McpDir.find does); raises CatalogNotFoundError, CatalogError."""
+    return mcp.load_catalog(mcp.configured(name))

@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 from ..errors import DockerMcpError
 from .yamldoc import plain
 
+# The names this plugin gives the catalogs it creates (catalog create, fork, import). A catalog another tool
+# wrote is read under any name: the Go plugin refuses none (docker/mcp-gateway@2bd20fe8
+# cmd/docker-mcp/catalog/create.go:23-35 refuses only "docker-mcp", import.go:96 stores the file's `name` as
+# is) and finds its file by store.sanitize (pkg/config/readwrite.go:158-183).
 CATALOG_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 # A server name is part of the credential-store keys of its OAuth client and token
 # (`https://<name>.mcp-dcr`, `<authorizationEndpoint>/<name>`, user `oauth2_<name>`, a path in `pass`):
@@ -158,6 +162,8 @@ def is_single_server(document: Any) -> bool:
 
 
 def check_catalog_name(name: str, what: str = "catalog name") -> str:
+    """`name` when it may name a catalog this plugin creates (CATALOG_NAME); raises CatalogError saying
+    the rule. Never applied to a catalog already configured, which keeps the name it was given."""
     if not CATALOG_NAME.match(name):
         raise CatalogError(
             f'invalid {what} "{name}": use 1 to 64 lowercase letters, digits, ".", "_" or "-", '
@@ -266,8 +272,11 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def parse_document(document: Any, source: str) -> Catalog:
-    """A catalog document, or a single-server document as the catalog named after its server."""
+def parse_document(document: Any, source: str, *, creates: bool = True) -> Catalog:
+    """A catalog document, or a single-server document as the catalog named after its server.
+    `creates`: the document's name is that of a catalog about to be created here (import), so it must follow
+    CATALOG_NAME; False reads any name (a file whose servers are copied, a catalog refreshed or given to the
+    gateway). Raises CatalogError (`file:line:col: field: problem`)."""
     r = _Reader(source)
     if document is None:
         r.fail(None, "", "the file is empty; a catalog needs `name` and `registry`, a server file `name` and `type`")
@@ -276,9 +285,10 @@ def parse_document(document: Any, source: str) -> Catalog:
         name = r.text(document, "name", "name")
         check_server_name(r, document, name)
         server = parse_server(document, name, source, prefix="")
-        check_catalog_name_at(r, document, "name", name, "server name (it names the catalog)")
+        if creates:
+            check_catalog_name_at(r, document, "name", name, "server name (it names the catalog)")
         return Catalog(name, server.title or name, {name: server})
-    return parse_catalog(document, source)
+    return parse_catalog(document, source, creates=creates)
 
 
 def check_server_name(r: _Reader, parent: Any, name: str) -> None:
@@ -302,13 +312,15 @@ def check_catalog_name_at(r: _Reader, parent: Any, key: str, name: str, what: st
         r.fail(r.at(parent, key), key, str(e))
 
 
-def parse_catalog(document: Any, source: str, stored: bool = False) -> Catalog:
+def parse_catalog(document: Any, source: str, stored: bool = False, *, creates: bool = True) -> Catalog:
+    """A catalog document (`name`, `displayName`, `registry`). `stored`: a file under ~/.docker/mcp/catalogs;
+    `creates`: its name must follow CATALOG_NAME (see parse_document). Raises CatalogError."""
     r = _Reader(source, stored)
     if document is None:
         return Catalog("", "", {})
     doc = r.mapping(document, "", (1, 1))
     name = r.text(doc, "name", "name") if doc.get("name") is not None else ""
-    if name:
+    if name and creates:
         check_catalog_name_at(r, doc, "name", name, "catalog name")
     display = r.text(doc, "displayName", "displayName") if doc.get("displayName") is not None else ""
     servers: dict[str, Server] = {}

@@ -1,4 +1,4 @@
-"""The files under ~/.docker/mcp: catalog.json (the index), catalogs/<name>.yaml, registry.yaml,
+"""The files under ~/.docker/mcp: catalog.json (the index), catalogs/<sanitize(name)>.yaml, registry.yaml,
 config.yaml and tools.yaml. Writes are atomic and serialized by a lock on the directory."""
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from ..fileio import atomic_write, locked
 from .schema import DOCKER_CATALOG, Catalog, Server, parse_catalog
 from .yamldoc import DocumentError, decode, load
 
+# docker/mcp-gateway@2bd20fe8 pkg/config/readwrite.go:174-183 (sanitizeFilename): strings.TrimSpace trims what
+# unicode.IsSpace calls space (Python's strip() also trims U+001C-U+001F), then these become "_"
 _UNSAFE = '<>:"/\\|?*\x00'
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 class CatalogNotFoundError(DockerMcpError):
@@ -132,6 +135,30 @@ class McpDir:
         data = {"catalogs": {name: index[name].to_json() for name in sorted(index)}}
         atomic_write(self.index_path, json.dumps(data, indent=2, sort_keys=True).encode(), mode=0o600, private=True)
 
+    def find(self, name: str, index: dict[str, IndexEntry] | None = None) -> str | None:
+        """The configured catalog a command line's `name` means, as catalog.json spells it: `name` itself,
+        else the one catalog stored in the same file (sanitize: the Go plugin's `MyTeam` lives in
+        myteam.yaml, so `myteam` finds it too). None when no catalog matches; DockerMcpError when several
+        share that file and none is spelled `name`."""
+        index = self.read_index() if index is None else index
+        if name in index:
+            return name
+        same_file = sorted(key for key in index if sanitize(key) == sanitize(name))
+        if len(same_file) > 1:
+            spelled = ", ".join(f'"{key}"' for key in same_file)
+            raise DockerMcpError(
+                f'catalog "{name}" is ambiguous: catalogs {spelled} are all stored in {self.catalog_path(name)}; '
+                "name one exactly as 'docker mcp catalog ls' shows it"
+            )
+        return same_file[0] if same_file else None
+
+    def configured(self, name: str, index: dict[str, IndexEntry] | None = None) -> str:
+        """find(), raising CatalogNotFoundError when no configured catalog matches."""
+        found = self.find(name, index)
+        if found is None:
+            raise CatalogNotFoundError(catalog_not_found(name))
+        return found
+
     # catalogs/<name>.yaml
 
     def read_catalog_bytes(self, name: str) -> bytes:
@@ -147,7 +174,7 @@ class McpDir:
     def load_catalog(self, name: str) -> Catalog:
         path = self.catalog_path(name)
         data = self.read_catalog_bytes(name)
-        catalog = parse_catalog(load(decode(data, path), path), path, stored=True)
+        catalog = parse_catalog(load(decode(data, path), path), path, stored=True, creates=False)
         return Catalog(name, catalog.display_name or name, catalog.servers)
 
     def configured_catalogs(self) -> list[str]:
@@ -187,9 +214,15 @@ class McpDir:
 
 
 def sanitize(name: str) -> str:
-    """The Go plugin's catalog file name rule."""
-    cleaned = "".join("_" if c in _UNSAFE else c for c in name.strip().lower())
-    return cleaned[:250]
+    """The file name (without `.yaml`) of catalog `name` under catalogs/, as the Go plugin makes it
+    (docker/mcp-gateway@2bd20fe8 pkg/config/readwrite.go:158-183): surrounding space trimmed, lower-cased
+    character by character (Go's unicode.ToLower: U+0130 -> "i", a final U+03A3 -> U+03C3), each of `<>:"/\\|?*`
+    and NUL -> "_", cut to 250 bytes of UTF-8 (a character cut in two stays cut, as in Go's file name).
+    `MyTeam` -> `myteam`; a name this plugin creates (schema.CATALOG_NAME) is its own file name."""
+    lowered = "".join("i" if c == "\u0130" else c.lower() for c in name.strip(_GO_SPACE))
+    cleaned = "".join("_" if c in _UNSAFE else c for c in lowered)
+    encoded = cleaned.encode("utf-8", "surrogateescape")
+    return encoded[:250].decode("utf-8", "surrogateescape") if len(encoded) > 250 else cleaned
 
 
 def user_mcp_dir() -> McpDir:

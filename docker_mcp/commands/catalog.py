@@ -168,8 +168,8 @@ def rm(g: GlobalOptions, name: str) -> None:
     from ..catalog.importer import remove
     from ..catalog.store import user_mcp_dir
 
-    remove(user_mcp_dir(), name)
-    sys.stdout.write(f'removed catalog "{name}"\n')
+    removed = remove(user_mcp_dir(), name)  # as catalog.json spells it (`myteam` removes the Go plugin's `MyTeam`)
+    sys.stdout.write(f'removed catalog "{removed}"\n')
 
 
 def export(g: GlobalOptions, name: str, file: str) -> None:
