@@ -35,7 +35,7 @@ class ClientRecord:
     client_id: str
     authorization_endpoint: str = ""
     token_endpoint: str = ""
-    redirect_uri: str = ""
+    redirect_uri: str = ""  # the one this plugin authorizes with (the Go plugin's record: its own)
     resource_url: str = ""
     authorization_server: str = ""
     revocation_endpoint: str = ""
@@ -55,16 +55,28 @@ class ClientRecord:
     # private_key_jwt: the assertion's JWS alg (RFC 7591 token_endpoint_auth_signing_alg); clientSecretRef then
     # names the secret holding the private key
     token_endpoint_auth_signing_alg: str = ""
+    # DCR: every redirect URI the client was registered with (ours and, when the server took it, the Go
+    # plugin's); a Go plugin record has only `redirectUri` and reads as the list of that one
+    redirect_uris: tuple[str, ...] = ()
 
     @property
     def has_secret(self) -> bool:
         return bool(self.client_secret_ref or self.client_secret)
 
+    def accepts_redirect_uri(self, uri: str) -> bool:
+        """Whether the client was registered with `uri` (RFC 7591 §2 `redirect_uris`): the authorization
+        server then accepts an authorization request for it with that redirect URI."""
+        return uri in (self.redirect_uris or (self.redirect_uri,))
+
     def with_auth_method(self, method: str) -> ClientRecord:
         return replace(self, token_endpoint_auth_method=method)
 
     def to_json(self) -> dict[str, Any]:
-        """The Go plugin's DCR record keys, then ours; empty values left out as it does."""
+        """The Go plugin's DCR record keys, then ours; empty values left out as it does. Go's keys keep
+        the types its decoder wants (docker/mcp-gateway@2bd20fe8 pkg/oauth/dcr/credentials.go:23-36,
+        `Client`): strings, `[]string` lists, and `registeredAt` RFC 3339 with the UTC offset, which Go's
+        encoding/json reads into a time.Time. Ours (`redirectUris`, `clientType`, ...) match none of
+        Go's keys, not even ignoring case as encoding/json does, so Go ignores them."""
         data = {
             "authorizationEndpoint": self.authorization_endpoint,
             "authorizationServer": self.authorization_server,
@@ -79,6 +91,7 @@ class ClientRecord:
             "serverName": self.server_name,
             "tokenEndpoint": self.token_endpoint,
             "clientType": self.client_type,
+            "redirectUris": list(self.redirect_uris),
             "tokenEndpointAuthMethod": self.token_endpoint_auth_method,
             "clientSecretRef": self.client_secret_ref,
             "clientSecret": self.client_secret,
@@ -109,6 +122,7 @@ class ClientRecord:
             authorization_endpoint=s("authorizationEndpoint"),
             token_endpoint=s("tokenEndpoint"),
             redirect_uri=s("redirectUri"),
+            redirect_uris=t("redirectUris") or ((s("redirectUri"),) if s("redirectUri") else ()),
             resource_url=s("resourceUrl"),
             authorization_server=s("authorizationServer"),
             revocation_endpoint=s("revocationEndpoint"),

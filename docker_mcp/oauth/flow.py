@@ -33,7 +33,7 @@ from .clients import (
 from .discovery import Discovery, discover, resource_covers, same_issuer
 from .errors import CallbackError, OAuthError, TokenError
 from .http import check_url, describe_failure, new_session
-from .registration import metadata_document_client, register, still_registered
+from .registration import GO_PLUGIN_REDIRECT_URI, metadata_document_client, register, still_registered
 from .tokens import Token, delete_token, load_token, save_token, token_key
 
 Print = Callable[[str], None]
@@ -202,12 +202,15 @@ def forget_refused_client(
     authorization server does not know a DCR client (`invalid_client`; at the authorization endpoint also
     `unauthorized_client`) — a server that keeps its registrations in memory forgets them when it
     restarts — the client record and its token are deleted, so that the next `oauth authorize` registers
-    again; the code of this authorization cannot be used by another client, so this one cannot go on."""
+    again (a client registered just now and not yet stored leaves the stored client and token alone);
+    the code of this authorization cannot be used by another client, so this one cannot go on."""
     where = "callback" if isinstance(error, CallbackError) else "token"
     if record.client_type != DCR or error.error not in REFUSED_CLIENT[where]:
         return error
-    delete_token(store, record)
-    delete_client(store, record.server_name)
+    stored = load_client(store, record.server_name)
+    if stored is not None and stored.client_id == record.client_id:  # not a client and token it was to replace
+        delete_token(store, record)
+        delete_client(store, record.server_name)
     reused = previous is not None and previous.client_id == record.client_id
     which = "no longer knows the registered client" if reused else "refused the client it registered just now:"
     return type(error)(
@@ -271,8 +274,12 @@ def _choose_client(
     """The client record to authorize with, and what discovery found (None when nothing was discovered:
     both endpoints configured). Without oauth.credentials: oauth.clientMetadataUrl as the client_id when
     the authorization server advertises client ID metadata documents, else DCR. A stored DCR client is
-    reused only for the same resource, authorization server (SEP-2352) and redirect URI; otherwise a
-    client is registered again."""
+    reused only for the same resource and authorization server (SEP-2352), when it was registered with
+    `redirect_uri` (among others: ours and Docker's Go plugin's, see register); otherwise a client is
+    registered again — for a Go plugin record (registered with https://mcp.docker.com/oauth/callback
+    alone) one that serves both plugins. A new client replacing one whose token is stored under the same
+    key (docker/mcp-gateway@2bd20fe8 pkg/oauth/token_store.go:40, `<authorizationEndpoint>/<server>`) is
+    stored only with its own token, at the end of authorize."""
     credentials = server.oauth.credentials if server.oauth else None
     catalog_scopes = server.oauth.scopes if server.oauth else ()
     if credentials is not None:
@@ -332,13 +339,19 @@ def _choose_client(
                     f"Registering again: the registered client belongs to {redact_credentials(elsewhere)}, and "
                     f"{server.name} now names the authorization server {now}"
                 )
-            elif previous.redirect_uri == redirect_uri and still_registered(http, previous):
+            elif previous.accepts_redirect_uri(redirect_uri) and still_registered(http, previous):
                 out(f"Using the registered client {previous.client_id}")
-                return _reused(previous, discovery, catalog_scopes or discovery.scopes), discovery
-            elif previous.redirect_uri == redirect_uri:  # RFC 7592: the server says it no longer exists
+                reused = _reused(previous, discovery, catalog_scopes or discovery.scopes)
+                return replace(reused, redirect_uri=redirect_uri), discovery
+            elif previous.accepts_redirect_uri(redirect_uri):  # RFC 7592: the server says it no longer exists
                 out(
                     f"Registering again: the authorization server no longer knows the registered client "
                     f"{previous.client_id}"
+                )
+            elif previous.accepts_redirect_uri(GO_PLUGIN_REDIRECT_URI):  # Docker's Go plugin registered it
+                out(
+                    "Registering a client that serves both this plugin and Docker's Go plugin (the stored one "
+                    f"accepts only {', '.join(previous.redirect_uris or (previous.redirect_uri,))})"
                 )
             else:
                 out(
@@ -357,7 +370,12 @@ def _choose_client(
             f"{discovery.authorization_server}/authorize, /token and /register (MCP 2025-03-26)"
         )
     out(f"Registering a client with {discovery.authorization_server} (dynamic client registration)...")
-    record = register(http, server.name, discovery, redirect_uri, catalog_scopes or discovery.scopes)
+    record = register(http, server.name, discovery, redirect_uri, catalog_scopes or discovery.scopes, out)
+    if previous is not None and token_key(previous) == token_key(record) and store.get(token_key(previous)):
+        # the replaced client's token (the Go plugin's, say) stays paired with its client until authorize
+        # stores the new client and its token together: neither plugin is left with a token that the
+        # stored client cannot refresh, should this authorization fail
+        return record, discovery
     save_client(store, record)  # kept even if this authorization fails: the next one reuses the client
     if previous is not None and previous.authorization_endpoint != record.authorization_endpoint:
         delete_token(store, previous)  # the replaced client's token: stored under a key nothing reads now

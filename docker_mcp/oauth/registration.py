@@ -1,8 +1,10 @@
 """RFC 7591 dynamic client registration, for servers whose catalog entry has no pre-registered client.
-A client_secret the server issues is kept (the Go plugin throws it away)."""
+A client_secret the server issues is kept (the Go plugin throws it away). The client is registered for
+Docker's Go plugin's redirect URI too, so that the one stored client serves both plugins."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,14 +33,43 @@ def application_type(redirect_uri: str) -> str:
     return "native" if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS else "web"
 
 
+# The Go plugin's redirect URI in CE mode (docker/mcp-gateway@2bd20fe8 pkg/oauth/manager.go:16
+# DefaultRedirectURI): Docker's page there hands the code to the Go plugin's own loopback callback
+GO_PLUGIN_REDIRECT_URI = "https://mcp.docker.com/oauth/callback"
+# RFC 7591 §3.2.2: the answers that say the server does not take these redirect URIs
+REFUSED_REDIRECT_ERRORS = ("invalid_redirect_uri", "invalid_client_metadata")
+
+
 def register(
-    session: Any, server: str, discovery: Discovery, redirect_uri: str, scopes: tuple[str, ...]
+    session: Any,
+    server: str,
+    discovery: Discovery,
+    redirect_uri: str,
+    scopes: tuple[str, ...],
+    out: Callable[[str], None] = lambda line: None,
 ) -> ClientRecord:
-    """RFC 7591 §3.1: register a client for `server` at the discovered registration endpoint, for
-    `redirect_uri` (loopback: `application_type` "native", SEP-837) and `scopes`; a public client where
-    the server allows `none`. Returns the DCR client record (not stored), bound to the discovered
-    authorization server (SEP-2352). Raises RegistrationError: no registration endpoint, a refusal
-    (HTTP status and the server's reason), no `client_id`; OAuthError for an endpoint check_url refuses."""
+    """RFC 7591 §3.1: register a client for `server` at the discovered registration endpoint, with
+    `scopes`, and a public client where the server allows `none`. Returns the DCR client record (not
+    stored), bound to the discovered authorization server (SEP-2352).
+
+    One client serves this plugin and Docker's Go plugin, which share the stored record
+    (`https://<server>.mcp-dcr`) and token: `redirect_uris` (RFC 7591 §2 allows several) lists
+    `redirect_uri` (ours, on loopback) and GO_PLUGIN_REDIRECT_URI, which the Go plugin always authorizes
+    with — it reuses any stored client (docker/mcp-gateway@2bd20fe8 pkg/oauth/manager.go:43-55
+    EnsureDCRClient). The record's `redirect_uris` keeps what the server took.
+
+    `application_type` is "native" for a loopback `redirect_uri` (SEP-837), also with the https URI in
+    the list: both plugins run on the user's machine, and Docker's https page is a claimed-https redirect
+    in RFC 8252 §7.2's sense. oidc-provider's native rule (lib/helpers/client_schema.js) takes exactly
+    that mix: http on a loopback host, https elsewhere. Not "web": a web client loses RFC 8252 §7.3's
+    loopback matching on any port, and many servers refuse http redirect URIs for web clients. A server
+    that reads OpenID Connect Dynamic Client Registration §2 strictly (a native client registers loopback
+    http or custom-scheme URIs only), or that refuses https://mcp.docker.com outright, answers HTTP 400
+    `invalid_redirect_uri` / `invalid_client_metadata`: then `redirect_uri` alone is registered, and
+    `out` gets one line saying so (such a server cannot serve the Go plugin anyway).
+
+    Raises RegistrationError: no registration endpoint, a refusal (HTTP status and the server's reason),
+    no `client_id`; OAuthError for an endpoint check_url refuses."""
     endpoint = discovery.metadata.registration_endpoint
     if not endpoint:
         raise RegistrationError(
@@ -46,9 +77,39 @@ def register(
             "registration: add a pre-registered client (oauth.credentials with clientId) to its catalog entry"
         )
     check_url(endpoint, "registration endpoint")
+    if redirect_uri == GO_PLUGIN_REDIRECT_URI:
+        return _register(session, server, discovery, endpoint, (redirect_uri,), scopes)
+    try:
+        return _register(session, server, discovery, endpoint, (redirect_uri, GO_PLUGIN_REDIRECT_URI), scopes)
+    except _RedirectUrisRefused as e:
+        out(
+            f"The authorization server refused the redirect URI {GO_PLUGIN_REDIRECT_URI} of Docker's Go plugin "
+            f"({e.reason}): registering a client for {redirect_uri} alone, which that plugin cannot use"
+        )
+    return _register(session, server, discovery, endpoint, (redirect_uri,), scopes)
+
+
+class _RedirectUrisRefused(RegistrationError):
+    """HTTP 400 with one of REFUSED_REDIRECT_ERRORS: the server does not take these redirect URIs."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _register(
+    session: Any,
+    server: str,
+    discovery: Discovery,
+    endpoint: str,
+    redirect_uris: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> ClientRecord:
+    """One registration request for `redirect_uris` (ours first); see register."""
+    redirect_uri = redirect_uris[0]
     body: dict[str, Any] = {
         "client_name": f"docker-mcp - {server}",
-        "redirect_uris": [redirect_uri],
+        "redirect_uris": list(redirect_uris),
         "token_endpoint_auth_method": requested_auth_method(discovery.metadata.token_endpoint_auth_methods_supported),
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
@@ -61,9 +122,11 @@ def register(
     except Exception as e:
         raise RegistrationError(f"dynamic client registration for {server} failed: {describe_failure(e)}") from None
     if response.status_code not in (200, 201):
-        raise RegistrationError(
-            f"dynamic client registration for {server} failed with HTTP {response.status_code}: {_reason(response)}"
-        )
+        reason = _reason(response)
+        message = f"dynamic client registration for {server} failed with HTTP {response.status_code}: {reason}"
+        if response.status_code == 400 and len(redirect_uris) > 1 and _error(response) in REFUSED_REDIRECT_ERRORS:
+            raise _RedirectUrisRefused(message, reason)
+        raise RegistrationError(message)
     try:
         data = response.json()
     except (ValueError, RecursionError):
@@ -88,6 +151,7 @@ def register(
         revocation_endpoint=discovery.metadata.revocation_endpoint or "",
         authorization_server=discovery.authorization_server,
         redirect_uri=redirect_uri,
+        redirect_uris=redirect_uris,
         resource_url=discovery.resource,
         scopes=scopes,
         scopes_supported=discovery.metadata.scopes_supported,
@@ -144,6 +208,16 @@ def metadata_document_client(
         scopes_supported=metadata.scopes_supported,
         registered_at=datetime.now().astimezone().isoformat(),
     )
+
+
+def _error(response: Any) -> str:
+    """The RFC 7591 §3.2.2 `error` code of a refusal, "" when there is none."""
+    try:
+        data = response.json()
+    except (ValueError, RecursionError):
+        return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, str) else ""
 
 
 def _reason(response: Any) -> str:

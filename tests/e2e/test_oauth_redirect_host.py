@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from tests.e2e.oauth_support import OAuthUser, free_port
 from tests.servers.hostile import HostileServer
 
+GO_PLUGIN = "https://mcp.docker.com/oauth/callback"  # registered too, first (issue 17); this server refuses it
 SERVER = "localhost-only"
 CLIENT_ID = "localhost-only-client"
 TOKEN = {"access_token": "localhost-only-access-token", "token_type": "Bearer", "expires_in": 3600}
@@ -78,7 +79,12 @@ def test_the_default_redirect_uri_is_refused_by_a_server_that_registers_only_loc
         r = authorize(oauth_user, port)
         registered = standin.registered_redirect_uris()
     assert r.returncode == 1, r.stdout + r.stderr
-    assert registered == [[f"http://127.0.0.1:{port}/callback"]]
+    ours = f"http://127.0.0.1:{port}/callback"
+    assert registered == [[ours, GO_PLUGIN], [ours]]
+    assert (
+        f"The authorization server refused the redirect URI {GO_PLUGIN} of Docker's Go plugin (redirect URIs must "
+        f"be http://localhost): registering a client for {ours} alone, which that plugin cannot use"
+    ) in r.stdout
     assert (
         f"dynamic client registration for {SERVER} failed with HTTP 400: redirect URIs must be http://localhost"
         in r.stderr
@@ -97,7 +103,7 @@ def test_redirect_host_localhost_registers_listens_and_authorizes_on_localhost(o
         asked = standin.authorization_redirect_uris()
     assert r.returncode == 0, r.stdout + r.stderr
     uri = f"http://localhost:{port}/callback"
-    assert registered == [[uri]] and asked == [uri]
+    assert registered == [[uri, GO_PLUGIN], [uri]] and asked == [uri]
     assert f"Waiting for authorization callback on {uri}..." in r.stdout
     [browser] = oauth_user.browser_records()
     assert browser["ok"] is True and browser["callback"] == uri  # the callback server answered on localhost
@@ -125,11 +131,8 @@ def test_a_stored_client_registers_again_when_the_redirect_host_changes(oauth_us
         assert r.returncode == 0, r.stdout + r.stderr
         assert f"Using the registered client {CLIENT_ID}" in r.stdout
         registered = standin.registered_redirect_uris()
-    assert registered == [
-        [f"http://127.0.0.1:{port}/callback"],
-        [f"http://localhost:{port}/callback"],
-        [f"http://[::1]:{port}/callback"],
-    ]
+    uris = [f"http://127.0.0.1:{port}/callback", f"http://localhost:{port}/callback", f"http://[::1]:{port}/callback"]
+    assert registered == [x for uri in uris for x in ([uri, GO_PLUGIN], [uri])]
     assert oauth_user.browser_records()[-1]["callback"] == f"http://[::1]:{port}/callback"
     record, token = oauth_user.stored(SERVER)
     assert record.redirect_uri == f"http://[::1]:{port}/callback" and token is not None

@@ -355,8 +355,8 @@ def test_the_registration_request_carries_application_type_native():
     found = Discovery(MCP, ISSUER, metadata(registration_endpoint=ISSUER + "/register"))
     record = register(session, "s", found, "http://127.0.0.1:54321/callback", ("mcp:tools",))
     [body] = session.sent
-    assert body["application_type"] == "native"
-    assert body["redirect_uris"] == ["http://127.0.0.1:54321/callback"]
+    assert body["application_type"] == "native"  # with Docker's Go plugin's https URI too (issue 17)
+    assert body["redirect_uris"] == ["http://127.0.0.1:54321/callback", "https://mcp.docker.com/oauth/callback"]
     assert record.client_id == "issued" and record.authorization_server == ISSUER
 
 
