@@ -42,13 +42,16 @@ def _read_value(name: str) -> str:
 
 
 def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
-    from ..secrets.named import list_names
+    from ..dockercli import home_dir
+    from ..secrets.go_plugin import go_places
+    from ..secrets.named import list_everywhere
     from ..secrets.store import open_store
 
     # {{.Store}}: the table's STORE column
     listing = Listing("docker mcp secret ls", format, json, quiet, ("name", "provider"), aliases={"store": "provider"})
     store = open_store(g.config)
-    rows = [{"name": n, "provider": store.description} for n in list_names(store)]
+    everywhere = list_everywhere(store, go_places(home_dir(), store))
+    rows = [{"name": name, "provider": where} for name, where in everywhere.items()]
     if listing.kind == "json":
         print_json(rows)
     elif listing.kind != "table":
@@ -58,7 +61,9 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
 
 
 def rm(g: GlobalOptions, name: tuple[str, ...] = (), all: bool = False) -> None:
-    from ..secrets.named import check_name, remove, remove_all
+    from ..dockercli import home_dir
+    from ..secrets.go_plugin import go_places, refuse_removal
+    from ..secrets.named import check_name, list_names, remove, remove_all
     from ..secrets.store import open_store
 
     if not name and not all:
@@ -67,9 +72,13 @@ def rm(g: GlobalOptions, name: tuple[str, ...] = (), all: bool = False) -> None:
         check_name(n)
     store = open_store(g.config)
     if all:
-        remove_all(store)
-    else:
-        remove(store, list(name))
+        remove_all(store)  # ours only: the Go plugin's stay where it put them
+        return
+    ours = set(list_names(store))
+    theirs = [n for n in name if n not in ours]
+    if theirs:  # one of them the Go plugin's: nothing is removed, and the line says how to remove it there
+        refuse_removal(go_places(home_dir(), store), theirs)
+    remove(store, list(name))
 
 
 GROUP = Group(
@@ -96,7 +105,7 @@ GROUP = Group(
             ls,
             options=LISTING_OPTIONS,
             aliases=("list",),
-            long="List the names of the stored secrets. Values are never printed.",
+            long="List the names of the stored secrets and where each is: the credential store, or where Docker's Go plugin put it (docker pass, or its earlier sm_ entries), which is read but never changed. Values are never printed.",
         ),
         Command(
             "rm",
@@ -105,7 +114,7 @@ GROUP = Group(
             args=(Argument("NAME", "Secret names", variadic=True, required=False, complete="secret"),),
             options=(Option(("--all",), "Remove every secret"),),
             aliases=("remove",),
-            long="Remove the named secrets, or every secret with --all.",
+            long="Remove the named secrets, or every secret with --all, from the credential store. The Go plugin's secrets are left alone: removing one by name fails and says how to remove it there.",
         ),
     ),
     long="Manage secrets in the Docker credential store (credsStore of the Docker CLI's config.json): the values servers' catalog entries ask for by name, such as slack-official.client_secret.",

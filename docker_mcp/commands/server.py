@@ -15,7 +15,8 @@ NAMES = Argument("NAME", "Server names, as the catalogs list them", variadic=Tru
 ENABLED = Argument("NAME", "Server names, as the catalogs list them", variadic=True, complete="server-enabled")
 
 
-SERVER_KEYS = ("name", "catalog", "type", "description", "config")  # a `server ls --json` element
+# a `server ls --json` element: ours, then the Go plugin's ListEntry statuses (cmd/docker-mcp/server/ls.go:26-34)
+SERVER_KEYS = ("name", "catalog", "type", "description", "config", "secrets", "oauth")
 
 
 def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: bool = False) -> None:
@@ -25,6 +26,7 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
     listing = Listing("docker mcp server ls", format, json, quiet, SERVER_KEYS)
     mcp = user_mcp_dir()
     values = server_config(mcp)
+    enabled = enabled_servers(mcp)
     rows: list[dict[str, Any]] = [
         {
             "name": e.name,
@@ -33,8 +35,13 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
             "description": e.server.description if e.server else "",
             "config": config_status(e.server, values.get(e.name)) if e.server else "none",
         }
-        for e in enabled_servers(mcp)
+        for e in enabled
     ]
+    if listing.kind not in ("table", "quiet"):  # the default table stays clear of the stores
+        servers = {e.name: e.server for e in enabled if e.server is not None}
+        statuses = _readiness(g, servers)
+        for row in rows:
+            row["secrets"], row["oauth"] = statuses.get(row["name"], ("none", "none"))
     if listing.kind == "json":
         print_json(rows)
     elif listing.kind != "table":
@@ -44,6 +51,88 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
             ("NAME", "CATALOG", "TYPE", "CONFIG", "DESCRIPTION"),
             [(r["name"], r["catalog"] or "-", r["type"] or "-", r["config"], cell(r["description"], 60)) for r in rows],
         )
+
+
+def _readiness(g: GlobalOptions, servers: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """server -> (secrets, oauth) as the Go plugin's `server ls` has them (cmd/docker-mcp/server/ls.go:
+    106-167). secrets: `none` (it declares none), `done` (each is set: in the credential store or where
+    the Go plugin keeps secrets, secrets/go_plugin.py), `partial`, `required`. oauth: `none` (not an
+    OAuth server), `done` (authorized, as `oauth ls` says), `required`. The stores are opened only when a
+    server needs them; one that cannot be read is warned about on stderr and counts as holding nothing,
+    as the Go plugin does (ls.go:57-80)."""
+    wants_secrets = any(s.secrets for s in servers.values())
+    maybe_oauth = any(s.type == "remote" or (s.oauth and s.oauth.providers) for s in servers.values())
+    if not wants_secrets and not maybe_oauth:
+        return {}
+    store, desktop = _stores(g)
+    names = _set_secrets(store) if wants_secrets else set()
+    oauth, authorized = _oauth_servers(servers, store, desktop) if maybe_oauth else (set(), set())
+    statuses = {}
+    for name, server in servers.items():
+        declared = [s.name for s in server.secrets]
+        have = sum(1 for s in declared if s in names)
+        secrets = "none" if not declared else "done" if have == len(declared) else "partial" if have else "required"
+        statuses[name] = (secrets, "none" if name not in oauth else "done" if name in authorized else "required")
+    return statuses
+
+
+def _stores(g: GlobalOptions) -> tuple[Any, Any]:
+    """Our credential store (None when none is configured or usable: nothing can be in it then) and
+    Docker Desktop's API client in Desktop mode (else None)."""
+    from ..desktop.detect import ce_mode
+    from ..dockercli import home_dir
+    from ..secrets.store import CredentialStoreError, open_store
+
+    home = home_dir()
+    desktop = None
+    if not ce_mode(home):
+        from ..desktop.api import DesktopClient
+
+        desktop = DesktopClient(home)
+    try:
+        store = open_store(g.config, desktop_mode=desktop is not None)
+    except CredentialStoreError:
+        store = None
+    return store, desktop
+
+
+def _set_secrets(store: Any) -> set[str]:
+    """The names of the secrets the resolver finds by name: ours and the Go plugin's."""
+    from ..dockercli import home_dir
+    from ..errors import DockerMcpError
+    from ..secrets.go_plugin import go_places
+    from ..secrets.named import list_everywhere
+
+    names = set(list_everywhere(None, go_places(home_dir(), store)))
+    try:
+        return names | set(list_everywhere(store, ()))
+    except DockerMcpError as e:
+        _warn(f"Warning: error fetching secrets: {e}")
+        return names
+
+
+def _oauth_servers(servers: dict[str, Any], store: Any, desktop: Any) -> tuple[set[str], set[str]]:
+    """(the OAuth servers, the authorized ones) among `servers`: what `oauth ls` lists (commands/oauth.py
+    ls: a remote server with an `oauth` block, a stored client or token, an app of Docker Desktop's),
+    and a server with OAuth providers, as the Go plugin counts one (pkg/catalog/types.go:76-78)."""
+    from ..errors import DockerMcpError
+    from ..oauth.flow import authorizations
+
+    rows = []
+    try:
+        rows = authorizations(servers, store) if store is not None else []
+    except DockerMcpError as e:
+        _warn(f"Warning: error fetching OAuth authorizations: {e}")
+    if desktop is not None:
+        from ..oauth import desktop as desktop_oauth
+
+        try:
+            rows = desktop_oauth.merge(rows, desktop_oauth.list_apps(desktop), servers)
+        except DockerMcpError as e:
+            _warn(f"Warning: error fetching OAuth apps: {e}")
+    oauth = {n for n, s in servers.items() if (s.type == "remote" and s.oauth) or (s.oauth and s.oauth.providers)}
+    oauth |= {r.app for r in rows if r.app in servers}
+    return oauth, {r.app for r in rows if r.authorized}
 
 
 def enable(g: GlobalOptions, name: tuple[str, ...]) -> None:

@@ -1,7 +1,8 @@
 """The Secrets Engine's read path, as the Go plugin speaks it (go-plugin-plumbing.md §3.6): Connect-RPC
 unary over HTTP/1.1 on a unix socket, `POST /resolver.v1.ResolverService/GetSecrets` with the JSON form
 of `GetSecretsRequest{pattern}` (connect-go servers take JSON as well as protobuf). One second for the
-response headers, no limit after that; a Connect `not_found` means "no such secret"."""
+response headers, then `read_timeout` (None: no limit) for the body; a Connect `not_found` means "no such
+secret"."""
 
 from __future__ import annotations
 
@@ -44,9 +45,10 @@ class Envelope:
 
 
 class SecretsEngineClient:
-    def __init__(self, home: str, timeout: float = HEADER_TIMEOUT_SECONDS) -> None:
+    def __init__(self, home: str, timeout: float = HEADER_TIMEOUT_SECONDS, read_timeout: float | None = None) -> None:
         self.socket = secrets_engine_socket(home)
         self.timeout = timeout
+        self.read_timeout = read_timeout
 
     def get_secrets(self, pattern: str) -> list[Envelope]:
         """The secrets whose IDs match `pattern` (an exact ID, or a `**` pattern); none is an empty list."""
@@ -74,7 +76,7 @@ class SecretsEngineClient:
                 connection.request("POST", procedure, body=body, headers=headers)
                 response = connection.getresponse()
                 if connection.sock is not None:
-                    connection.sock.settimeout(None)  # the timeout is for the headers only
+                    connection.sock.settimeout(self.read_timeout)  # `timeout` is for the headers only
                 status, data = response.status, response.read()
             except OSError as e:
                 raise SecretsEngineError(f"failed to query Secrets Engine: {e.strerror or e}") from None

@@ -1,12 +1,18 @@
 """Named secrets, as `docker mcp secret` manages them: `NAME` is stored in the credential store under
-`https://NAME.mcp-secret` with username `mcp_secret`."""
+`https://NAME.mcp-secret` with username `mcp_secret`. The Go plugin's named secrets (go_plugin.py) are
+listed with ours, read-only."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import DockerMcpError
 from .store import CredentialStore
+
+if TYPE_CHECKING:
+    from .go_plugin import GoPlace
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._:-]+(?:/[A-Za-z0-9._:-]+)*$")
 KEY_PREFIX = "https://"
@@ -22,8 +28,14 @@ class SecretNotFoundError(DockerMcpError):
     pass
 
 
+def valid_name(name: str) -> bool:
+    """Whether `name` is a secret name: the Secrets Engine's ID rule (docker/secrets-engine
+    x/secrets/identifiers.go), with no `.` or `..` part."""
+    return bool(NAME_PATTERN.match(name)) and not any(part in (".", "..") for part in name.split("/"))
+
+
 def check_name(name: str) -> str:
-    if not NAME_PATTERN.match(name) or any(part in (".", "..") for part in name.split("/")):
+    if not valid_name(name):
         raise InvalidSecretNameError(
             f'invalid secret name "{name}": use letters, digits and . _ : - (with / between parts), '
             "e.g. slack-official.client_secret"
@@ -49,6 +61,18 @@ def get_secret(store: CredentialStore, name: str) -> str | None:
 def list_names(store: CredentialStore) -> list[str]:
     entries = store.list(prefix=KEY_PREFIX, suffix=KEY_SUFFIX)
     return sorted(k[len(KEY_PREFIX) : -len(KEY_SUFFIX)] for k, user in entries.items() if user == USERNAME)
+
+
+def list_everywhere(store: CredentialStore | None, places: Sequence[GoPlace]) -> dict[str, str]:
+    """name -> where it is (the description of its store), sorted by name: ours (`store`; None: none
+    could be opened), then the Go plugin's places (go_plugin.go_places). A name in several places is
+    listed once, with the place the resolver reads first: ours wins. Raises CredentialStoreError when
+    our store fails to list; a Go place never raises (one that cannot be read holds nothing)."""
+    found = dict.fromkeys(list_names(store), store.description) if store is not None else {}
+    for place in places:
+        for name in place.names():
+            found.setdefault(name, place.description)
+    return dict(sorted(found.items()))
 
 
 def remove(store: CredentialStore, names: list[str]) -> None:

@@ -3,20 +3,27 @@
 1. Docker secrets: the file <dir>/<name>, dir = $DOCKER_MCP_SECRETS_DIR or /run/secrets;
 2. the environment variable named by the secret's `env`;
 3. the credential store (`docker mcp secret set`);
-4. the .env files given to `gateway run --secrets`.
+4. where Docker's Go plugin keeps it, read-only (go_plugin.py): `docker pass` `docker/mcp/<name>` through
+   the Secrets Engine, then the credential helper's `sm_<name>`;
+5. the .env files given to `gateway run --secrets`.
 
 The result says where the value came from (for --verbose logs), never what it is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import DockerMcpError
 from .named import check_name, get_secret
 from .store import CredentialStore, CredentialStoreError
+
+if TYPE_CHECKING:
+    from .go_plugin import GoPlace
 
 DEFAULT_SECRETS_DIR = "/run/secrets"
 
@@ -40,22 +47,39 @@ class Resolved:
 
 @dataclass(frozen=True)
 class SecretSources:
-    """Where to look. `store` is opened only when the earlier sources have nothing."""
+    """Where to look. `store` is opened only when the earlier sources have nothing; `go_places` (the Go
+    plugin's places, go_plugin.go_places) are made only when our store has nothing either."""
 
     secrets_dir: str = DEFAULT_SECRETS_DIR
     environ: Mapping[str, str] = field(default_factory=dict)
     store: Callable[[], CredentialStore] | None = None
     env_files: Sequence[str] = ()
+    go_places: Callable[[], Sequence[GoPlace]] | None = None
 
     @classmethod
     def from_environment(
         cls, store: Callable[[], CredentialStore] | None, env_files: Sequence[str] = ()
     ) -> SecretSources:
-        return cls(os.environ.get("DOCKER_MCP_SECRETS_DIR") or DEFAULT_SECRETS_DIR, os.environ, store, env_files)
+        """This process's: $DOCKER_MCP_SECRETS_DIR, os.environ, and the Go plugin's places under $HOME."""
+
+        def go_places() -> Sequence[GoPlace]:
+            from ..dockercli import home_dir
+            from .go_plugin import go_places as places
+
+            ours = None
+            if store is not None:
+                with contextlib.suppress(CredentialStoreError):
+                    ours = store()
+            return places(home_dir(), ours)
+
+        secrets_dir = os.environ.get("DOCKER_MCP_SECRETS_DIR") or DEFAULT_SECRETS_DIR
+        return cls(secrets_dir, os.environ, store, env_files, go_places)
 
 
 def resolve_secret(name: str, env: str | None, sources: SecretSources) -> Resolved:
-    """The value of secret `name` (declared with environment variable `env`), or a clear error."""
+    """The value of secret `name` (declared with environment variable `env`), from the first source of
+    the module's list that has it. Raises MissingSecretError (none has it: how to set it),
+    SecretSourceError (one has it but cannot be read), InvalidSecretNameError."""
     check_name(name)
     path = os.path.join(sources.secrets_dir, name)
     try:
@@ -79,6 +103,10 @@ def resolve_secret(name: str, env: str | None, sources: SecretSources) -> Resolv
             value = get_secret(store, name)
             if value is not None:
                 return Resolved(value, f"credential store {store.description}")
+    for place in sources.go_places() if sources.go_places is not None else ():
+        value = place.get(name)
+        if value is not None:
+            return Resolved(value, f"the Go plugin's {place.where} entry {place.entry(name)} (read-only)")
     for env_file in sources.env_files:
         values = read_env_file(env_file)
         for key in (name, env):

@@ -55,6 +55,8 @@ def test_import_ls_show_enable_ls_the_slack_server(plugin, tmp_path):
             "type": "remote",
             "description": "Official Slack MCP server",
             "config": "none",
+            "secrets": "required",  # its client secret: not set
+            "oauth": "required",  # not authorized yet
         }
     ]
     inspected = json.loads(ok(plugin.docker("mcp", "server", "inspect", "slack-official")))

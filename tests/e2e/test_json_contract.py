@@ -377,6 +377,16 @@ def test_server_ls_json(user):
     }
     assert by_name["time"]["description"] == "Time and time zone conversion"
     assert by_name["retired"]["description"] == ""
+    # the Go plugin's statuses (cmd/docker-mcp/server/ls.go:26-34); no credential store: nothing is set
+    assert {n: (r["secrets"], r["oauth"]) for n, r in by_name.items()} == {
+        "asana": ("none", "required"),
+        "atlassian": ("none", "none"),
+        "dockerhub": ("required", "none"),
+        "filesystem": ("none", "none"),
+        "retired": ("none", "none"),
+        "slack-official": ("required", "required"),
+        "time": ("none", "none"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -462,7 +472,15 @@ def test_empty_state_catalog_removed_under_enabled_servers(plugin, files):
     ok(plugin, "catalog", "rm", "team")
     assert json_of(plugin, "catalog-ls", "catalog", "ls", "--format", "json") == {"catalogs": {}}
     assert json_of(plugin, "server-ls", "server", "ls", "--json") == [
-        {"name": "dockerhub", "catalog": None, "type": None, "description": "", "config": "none"}
+        {
+            "name": "dockerhub",
+            "catalog": None,
+            "type": None,
+            "description": "",
+            "config": "none",
+            "secrets": "none",
+            "oauth": "none",
+        }
     ]
 
 

@@ -123,7 +123,9 @@ def test_an_unknown_field_is_one_line_exit_1_and_nothing_on_stdout(user):
         assert message == 'template: unknown field "Nmae"' and r.stderr.count("\n") == 1, listing
         assert "Name" in fields.rstrip("\n").split(", "), listing
     r = user.docker("mcp", "server", "ls", "--format", "{{.Nmae}}")
-    assert r.stderr == 'template: unknown field "Nmae": the fields are Name, Catalog, Type, Description, Config\n'
+    assert r.stderr == (
+        'template: unknown field "Nmae": the fields are Name, Catalog, Type, Description, Config, Secrets, Oauth\n'
+    )
 
 
 def test_a_template_that_does_not_parse_or_goes_beyond_the_subset_exits_1(user):
