@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from ..errors import DockerMcpError
+from ..errors import DockerMcpError, terminal_safe
 from .yamldoc import plain
 
 # The names this plugin gives the catalogs it creates (catalog create, fork, import). A catalog another tool
@@ -182,8 +182,11 @@ class _Reader:
         self.allow_http = stored or insecure_urls_allowed()
 
     def fail(self, where: tuple[int, int] | None, path: str, problem: str) -> NoReturn:
+        """Raise CatalogError `file:line:col: path: problem`, one line whatever the document holds: a
+        line break in a quoted name or key is shown as \\n, other control characters are left out."""
         loc = f"{self.source}:{where[0]}:{where[1]}" if where else self.source
-        raise CatalogError(f"{loc}: {path}: {problem}" if path else f"{loc}: {problem}")
+        message = f"{loc}: {path}: {problem}" if path else f"{loc}: {problem}"
+        raise CatalogError(terminal_safe(message.replace("\r", "\\r").replace("\n", "\\n")))
 
     @staticmethod
     def at(node: Any, key: Any = None) -> tuple[int, int] | None:

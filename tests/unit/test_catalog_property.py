@@ -290,6 +290,11 @@ def server_file(*lines: str) -> bytes:
     existing=False,
 )
 @example(generated=(b'{"name": "s", "type": "server", "title": "\\ud83d\\ude00"}', [], "s"), existing=False)
+# a line break in a quoted name: the error's line held it (found by a fresh-clone run)
+@example(
+    generated=(b'{"name": "00000\n\n", "type": "server", "image": "mcp/0:0"}', ["insert-bytes"], "00000"),
+    existing=False,
+)
 @example(
     generated=(server_file("name: s", "type: server", "title: " + "a" * (4 * 2**20 + 99)), ["4-MiB-title"], "s"),
     existing=True,
