@@ -122,9 +122,14 @@ class Template:
         return tabwrite(self.header() + "\n" + "".join(rows))
 
 
+# Go field names that are not their JSON key capitalised (the Go plugin's server ls ListEntry.OAuth,
+# docker/mcp-gateway@2bd20fe8 cmd/docker-mcp/server/ls.go:32)
+_GO_NAMES = {"oauth": "OAuth"}
+
+
 def go_name(key: str) -> str:
-    """A JSON key as a Go field name: `clientType` → `ClientType`."""
-    return key[:1].upper() + key[1:]
+    """A JSON key as a Go field name: `clientType` → `ClientType`, `oauth` → `OAuth`."""
+    return _GO_NAMES.get(key) or key[:1].upper() + key[1:]
 
 
 def _lookup(item: Any, path: tuple[str, ...]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -38,6 +38,7 @@ class Prepared:
     display_name: str
     content: bytes
     single_server: str | None  # the server's name when the source was a single-server file
+    replaced: tuple[str, ...] = ()  # stored: the configured catalogs it replaced in the same file
 
 
 def is_url(source: str) -> bool:
@@ -121,11 +122,16 @@ def prepare(source: Source, name: str | None = None) -> Prepared:
 
 
 def import_catalog(mcp: McpDir, source: str) -> Prepared:
+    """Read `source` (a file path or URL), check it in full and store it as a configured catalog.
+    Returns what was stored, with the names of the configured catalogs it replaced in the same file (the
+    Go plugin's `MyTeam` when `myteam` is imported). Raises CatalogError, DocumentError, DockerMcpError."""
     src = read_source(source)
     prepared = prepare(src)
     with mcp.lock():
+        file = mcp.catalog_path(prepared.name)
+        replaced = tuple(sorted(k for k in mcp.read_index() if k != prepared.name and mcp.catalog_path(k) == file))
         _store(mcp, prepared, IndexEntry(prepared.display_name, src.origin))
-    return prepared
+    return replace(prepared, replaced=replaced)
 
 
 def _store(mcp: McpDir, prepared: Prepared, entry: IndexEntry) -> None:
@@ -244,7 +250,7 @@ def update(mcp: McpDir, name: str | None = None) -> tuple[list[str], list[str], 
         try:
             if not entry.url:
                 raise DockerMcpError(
-                    f'catalog "{catalog}" has no source to update from (it was created or forked here)'
+                    f'catalog "{catalog}" has no source to update from (it was created or forked, not imported)'
                 )
             prepared = prepare(read_source(entry.url), catalog)
             with mcp.lock():

@@ -114,6 +114,8 @@ def import_(g: GlobalOptions, source: str) -> None:
         sys.stdout.write(f'Imported server "{prepared.single_server}" into catalog "{prepared.name}"\n')
     else:
         sys.stdout.write(f'Imported catalog "{prepared.name}"\n')
+    for name in prepared.replaced:
+        sys.stdout.write(f'It replaces catalog "{name}", which was stored in the same file\n')
     for line in _url_conflicts(mcp, prepared.name):
         sys.stderr.write(line + "\n")
 
@@ -197,7 +199,7 @@ def update(g: GlobalOptions, name: str | None = None) -> None:
     for catalog in updated:
         sys.stdout.write(f"updated: {catalog}\n")
     for catalog in skipped:
-        sys.stderr.write(f"skipped: {catalog} (created or forked here: no source to update from)\n")
+        sys.stderr.write(f"skipped: {catalog} (created or forked, not imported: no source to update from)\n")
     if errors:
         raise DockerMcpError("; ".join(errors))
 

@@ -45,12 +45,22 @@ def ls(g: GlobalOptions, format: str | None = None, json: bool = False, quiet: b
     from ..dockercli import home_dir
     from ..secrets.go_plugin import go_places
     from ..secrets.named import list_everywhere
-    from ..secrets.store import open_store
+    from ..secrets.store import CredentialStoreError, open_store
 
     # {{.Store}}: the table's STORE column
     listing = Listing("docker mcp secret ls", format, json, quiet, ("name", "provider"), aliases={"store": "provider"})
-    store = open_store(g.config)
-    everywhere = list_everywhere(store, go_places(home_dir(), store))
+    try:
+        store = open_store(g.config)
+    except CredentialStoreError as e:
+        # no store of ours (no credsStore, say): the Go plugin's secrets are still listed, with the reason
+        # ours are not on stderr; with none of those either, the reason is the error
+        theirs = list_everywhere(None, go_places(home_dir()))
+        if not theirs:
+            raise
+        sys.stderr.write(f"Warning: {e}\n")
+        store, everywhere = None, theirs
+    else:
+        everywhere = list_everywhere(store, go_places(home_dir(), store))
     rows = [{"name": name, "provider": where} for name, where in everywhere.items()]
     if listing.kind == "json":
         print_json(rows)

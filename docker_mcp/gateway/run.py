@@ -546,7 +546,10 @@ def _remove_leftovers(gateway_id: str) -> None:
     try:
         removed = remove_containers(gateway_id)
     except Exception as e:  # the engine may be gone too; say so, do not fail the exit
-        log.warning("! could not remove this gateway's containers: %s", describe(e))
+        if "Error while fetching server API version" in str(e):  # docker.from_env found no engine to ask
+            log.debug("> no Docker engine answered: no containers of this gateway to remove")
+        else:
+            log.warning("! could not remove this gateway's containers: %s", describe(e))
         return
     if removed:
         log.info("> Removed %d leftover containers", removed)

@@ -140,6 +140,20 @@ def test_secret_ls_lists_ours_and_the_go_plugins_each_with_where_it_is(user):
     assert ce == listed
 
 
+def test_without_a_credential_store_of_ours_the_go_plugins_secrets_are_still_listed(user):
+    """A Go plugin user who never set credsStore (docker pass needs none): ours cannot be listed, which
+    stderr says in one line, and the Go plugin's are (exit 0); with none of the Go plugin's either, the
+    missing credsStore is the error."""
+    os.unlink(os.path.join(user.plugin.config_dir, "config.json"))
+    r = user.run("secret", "ls", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [row["name"] for row in json.loads(r.stdout)] == ["both.token", "engine.token", "legacy.token"]
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("Warning: ") and "credsStore" in r.stderr
+    r = user.run("secret", "ls", env={"XDG_CACHE_HOME": user.plugin.home, "PASSWORD_STORE_DIR": "/nonexistent"})
+    assert (r.returncode, r.stdout) == (1, ""), r.stderr
+    assert len(r.stderr.splitlines()) == 1 and "credsStore" in r.stderr
+
+
 def test_secret_rm_of_the_go_plugins_secret_changes_nothing_and_says_how(user, pass_env):
     r = user.run("secret", "rm", "engine.token")
     assert (r.returncode, r.stdout) == (1, "")

@@ -124,7 +124,7 @@ def test_an_unknown_field_is_one_line_exit_1_and_nothing_on_stdout(user):
         assert "Name" in fields.rstrip("\n").split(", "), listing
     r = user.docker("mcp", "server", "ls", "--format", "{{.Nmae}}")
     assert r.stderr == (
-        'template: unknown field "Nmae": the fields are Name, Catalog, Type, Description, Config, Secrets, Oauth\n'
+        'template: unknown field "Nmae": the fields are Name, Catalog, Type, Description, Config, Secrets, OAuth\n'
     )
 
 

@@ -272,7 +272,9 @@ def test_update_of_every_catalog_refreshes_those_with_a_source_and_reports_those
     assert updated == ["from-file", "remote-team", "slack-official"]
     assert (skipped, errors) == (["handmade", "team-fork"], [])
     _, _, errors = importer.update(mcp, "handmade")  # named: made here, it cannot be updated
-    assert errors == ['handmade: catalog "handmade" has no source to update from (it was created or forked here)']
+    assert errors == [
+        'handmade: catalog "handmade" has no source to update from (it was created or forked, not imported)'
+    ]
     index = index_json(mcp)
     assert index["handmade"] == {"displayName": "handmade"}
     assert index["team-fork"] == {"displayName": "team-fork (forked from remote-team)"}
@@ -352,7 +354,7 @@ def test_cli_import_from_a_url_then_update(site, tmp_path):
     assert docker_mcp(home, "catalog", "create", "handmade").returncode == 0
     r = docker_mcp(home, "catalog", "update")
     assert (r.returncode, r.stdout) == (0, "updated: remote-team\n")
-    assert r.stderr == "skipped: handmade (created or forked here: no source to update from)\n"
+    assert r.stderr == "skipped: handmade (created or forked, not imported: no source to update from)\n"
     with open(mcp.catalog_path("remote-team"), "rb") as f:
         assert f.read() == TEAM_V2.encode()
     assert_recent(index_json(mcp)["remote-team"]["lastUpdate"])

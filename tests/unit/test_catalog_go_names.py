@@ -98,8 +98,9 @@ def test_names_we_create_keep_our_rule_and_never_take_a_go_catalogs_file(go_crea
 def test_importing_our_spelling_replaces_the_go_entry_of_the_same_file(go_created, tmp_path):
     source = tmp_path / "team.yaml"
     source.write_text("name: myteam\nregistry:\n  notes: {type: server, image: notes:1}\n")
-    importer.import_catalog(go_created, str(source))
+    assert importer.import_catalog(go_created, str(source)).replaced == ("MyTeam",)  # `catalog import` says so
     assert list(go_created.read_index()) == ["myteam"]
+    assert importer.import_catalog(go_created, str(source)).replaced == ()
     assert list(go_created.load_catalog("myteam").servers) == ["notes"]
 
 
