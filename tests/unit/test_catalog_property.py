@@ -216,6 +216,12 @@ def serialize(doc: Any, style: str) -> str:
     y.width = 4096
     out = io.StringIO()
     y.dump(doc, out)
+    # ruamel's emitter writes some strings plain in flow style that its own reader takes for something else
+    # (`[?0]`: the emitter follows YAML 1.2, where `?0` is a plain scalar; the reader, as YAML 1.1 in flow
+    # context, takes `?` for a key indicator and reads the mapping {0: null}). Such a file does not hold the
+    # generated document, so it is written as JSON instead (found by a fresh-clone run).
+    if y.load(out.getvalue()) != doc:
+        return json.dumps(doc, indent=2)
     return out.getvalue()
 
 
@@ -290,6 +296,10 @@ def server_file(*lines: str) -> bytes:
     existing=False,
 )
 @example(generated=(b'{"name": "s", "type": "server", "title": "\\ud83d\\ude00"}', [], "s"), existing=False)
+# ruamel's flow style writes "?0" plain, and reads it back as a mapping: the generator writes JSON then
+@example(
+    generated=(serialize({"name": "0", "type": "server", "command": ["?0"]}, "flow").encode(), [], "0"), existing=False
+)
 # a line break in a quoted name: the error's line held it (found by a fresh-clone run)
 @example(
     generated=(b'{"name": "00000\n\n", "type": "server", "image": "mcp/0:0"}', ["insert-bytes"], "00000"),
