@@ -238,6 +238,8 @@ STOP_GRACE = 5.0  # seconds the requests in flight get after SIGTERM, SIGHUP or 
 STOP_BACKSTOP = 3.0  # seconds after the grace before whatever still runs is cancelled
 FORCE_EXIT_AFTER = 3  # the third stop request exits at once, as the docker CLI itself does after three
 LOOP_PROBLEM_INTERVAL = 60.0  # seconds between two reports of the same event-loop problem
+DESCRIPTOR_CHECK = 1.0  # seconds between two counts of the gateway's open file descriptors (HTTP fronts)
+NO_DESCRIPTORS = "! Cannot accept connections: %s; new ones %s until some close (said at most once a minute)"
 
 
 class ListenError(DockerMcpError):
@@ -372,27 +374,59 @@ class _LoopProblems:
     def __init__(self) -> None:
         self._said: dict[tuple[str, str], float] = {}
 
-    def __call__(self, loop: Any, context: dict[str, Any]) -> None:
+    def once(self, key: tuple[str, str]) -> bool:
+        """True when the problem `key` was not said in the last LOOP_PROBLEM_INTERVAL seconds (it is now)."""
         import time
 
+        now = time.monotonic()
+        if now - self._said.get(key, -LOOP_PROBLEM_INTERVAL) < LOOP_PROBLEM_INTERVAL:
+            return False
+        self._said[key] = now
+        return True
+
+    def __call__(self, loop: Any, context: dict[str, Any]) -> None:
         message = str(context.get("message") or "event loop error")
         exc = context.get("exception")
         if "_start_serving" in message and isinstance(exc, (ValueError, OSError)):
             return  # asyncio's accept retry, due a second after EMFILE, finding the listener closed by a stop
-        key = (message, f"{type(exc).__name__}:{getattr(exc, 'errno', '')}")
-        now = time.monotonic()
-        if now - self._said.get(key, -LOOP_PROBLEM_INTERVAL) < LOOP_PROBLEM_INTERVAL:
-            return
-        self._said[key] = now
         if message.startswith("socket.accept() out of system resource"):
-            reason = getattr(exc, "strerror", None) or str(exc)
-            log.warning(
-                "! Cannot accept connections: %s; new ones wait until some close (said at most once a minute)", reason
-            )
+            if self.once(("accept", f"{getattr(exc, 'errno', '')}")):
+                log.warning(NO_DESCRIPTORS, getattr(exc, "strerror", None) or str(exc), "wait")
+        elif not self.once((message, f"{type(exc).__name__}:{getattr(exc, 'errno', '')}")):
+            return
         elif log.isEnabledFor(logging.INFO):  # --verbose: asyncio's report, traceback included
             loop.default_exception_handler(context)
         else:
             log.warning("! %s: %s (said at most once a minute)", message, f"{type(exc).__name__}: {exc}" if exc else "")
+
+
+async def _watch_descriptors(problems: _LoopProblems) -> None:
+    """Say, as _LoopProblems says asyncio's report, when the gateway has no file descriptor left for a
+    connection. uvloop (the gateway's loop) meets an accept() that fails with EMFILE by accepting the
+    waiting connections and closing them at once, and reports nothing (libuv's "EMFILE trick",
+    src/unix/stream.c, uv__emfile_trick); so every DESCRIPTOR_CHECK seconds the open descriptors
+    (/proc/self/fd, /dev/fd on macOS) are counted against RLIMIT_NOFILE's soft limit: all in use, or none
+    left to list them with, is the problem. Runs until cancelled."""
+    import asyncio
+    import errno
+    import resource
+
+    import anyio
+
+    listing = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    # asyncio's own loop leaves waiting connections queued, and retries accept() every second
+    turned_away = "are closed at once" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "wait"
+    while True:
+        await anyio.sleep(DESCRIPTOR_CHECK)
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            continue
+        try:
+            full = len(os.listdir(listing)) >= soft  # the listing's own descriptor among them
+        except OSError as e:
+            full = e.errno in (errno.EMFILE, errno.ENFILE)
+        if full and problems.once(("accept", str(errno.EMFILE))):
+            log.warning(NO_DESCRIPTORS, os.strerror(errno.EMFILE), turned_away)
 
 
 async def serve_http(app: Any, sock: socket.socket, stop: Shutdown) -> None:
@@ -447,12 +481,15 @@ async def serve_http(app: Any, sock: socket.socket, stop: Shutdown) -> None:
         server.should_exit = True
         draining.append(loop.create_task(drain()))
 
-    loop.set_exception_handler(_LoopProblems())  # for the rest of the run: asyncio's retries outlive serve()
+    problems = _LoopProblems()
+    loop.set_exception_handler(problems)  # for the rest of the run: asyncio's retries outlive serve()
+    watching = loop.create_task(_watch_descriptors(problems))
     stop.front = stop_front
     try:
         await server.serve(sockets=[sock])
     finally:
         stop.front = None
+        watching.cancel()
         for task in draining:
             task.cancel()
         sock.close()

@@ -529,7 +529,7 @@ def test_running_out_of_file_descriptors_is_one_line_and_it_serves_again_afterwa
         for _ in range(limit + 20):  # the kernel queues what the gateway cannot accept
             connections.append(socket.create_connection(("127.0.0.1", port), timeout=10))
         gateway.wait_for_log("! Cannot accept connections: Too many open files", timeout=30)
-        time.sleep(3)  # asyncio retries accept() every second: each retry used to print a traceback
+        time.sleep(3)  # the count repeats every second (asyncio's accept() retries did, each with a traceback)
         err = gateway.stderr()
         assert err.count("Cannot accept connections") == 1, err[-3000:]
         assert len(err) < 2000, err[-3000:]
