@@ -365,11 +365,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class NoEngine(Exception):
+    """No Docker engine could be asked: docker-py's client could not be made (docker.from_env asks the
+    engine for its API version, and raises DockerException when none answers or DOCKER_HOST is not
+    usable)."""
+
+
 def remove_containers(gateway_id: str) -> int:
-    """Remove what this gateway started and left running (a crash of a server, a kill of the gateway)."""
+    """Remove what this gateway started and left running (a crash of a server, a kill of the gateway);
+    returns how many. Raises NoEngine when no engine can be asked, docker-py's errors (DockerException,
+    requests' RequestException) when listing or removing fails."""
     import docker
 
-    client = docker.from_env()
+    try:
+        client = docker.from_env()
+    except docker.errors.DockerException as e:
+        raise NoEngine(str(e)) from e
     try:
         leftovers = client.containers.list(all=True, filters={"label": f"docker-mcp-gateway={gateway_id}"})
         for container in leftovers:

@@ -90,3 +90,21 @@ def test_log_lines_are_written_by_the_log_thread_in_order_in_batches_and_all_at_
     assert isinstance(logger.handlers[0], Recorder)  # the handlers are back
     monkeypatch.undo()
     logging.getLogger().manager._clear_cache()
+
+
+def test_the_exit_with_no_engine_to_ask_removes_nothing_and_warns_nothing(monkeypatch, tmp_path, caplog):
+    """A gateway that ran container servers removes its leftovers at exit; with no engine answering
+    (here DOCKER_HOST names a socket nobody listens on, as docker-py meets a stopped engine) that is a
+    debug line, not a warning: docker-py's client cannot be made (containers.NoEngine)."""
+    import logging
+
+    from docker_mcp.gateway.containers import NoEngine, remove_containers
+    from docker_mcp.gateway.run import _remove_leftovers
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    with pytest.raises(NoEngine):
+        remove_containers("g1")
+    with caplog.at_level(logging.DEBUG, logger="docker_mcp.gateway"):
+        _remove_leftovers("g1")
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG], caplog.text
+    assert "no Docker engine answered" in caplog.text
