@@ -22,8 +22,13 @@ FAILING = ("FAILURE", "WARNING")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# The suite's own command, as npm ci installed it: `npx --no conformance` finds the same file, after a
+# second and a half of npm's own start (measured: `conformance list` 2.3 s through npx, 0.9 s direct)
+CONFORMANCE = str(SUITE_DIR / "node_modules" / ".bin" / "conformance")
+
+
 def suite_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """`env` (default: this process's) with node 22 first on PATH, for `npx --no conformance …`."""
+    """`env` (default: this process's) with node 22 first on PATH, for the suite (CONFORMANCE)."""
     env = dict(os.environ if env is None else env)
     return {**env, "PATH": f"{NODE_BIN}{os.pathsep}{env['PATH']}", "NPM_CONFIG_UPDATE_NOTIFIER": "false"}
 

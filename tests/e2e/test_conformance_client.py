@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import password_store
-from tests.e2e.conformance_suite import ANSI, SUITE_DIR, SuiteRun, baseline_problems, suite_env
+from tests.e2e.conformance_suite import ANSI, CONFORMANCE, SUITE_DIR, SuiteRun, baseline_problems, suite_env
 from tests.e2e.conftest import new_user
 
 ADAPTER = SUITE_DIR / "client_adapter.py"
@@ -46,7 +46,7 @@ def client_scenarios() -> dict[str, list[str]]:
     """Each client scenario of `conformance list`, with the spec versions it applies at."""
     if not (SUITE_DIR / "node_modules").exists():
         pytest.fail(f"the suite is not installed ({SUITE_DIR / 'node_modules'}): run scripts/ensure-conformance")
-    argv = ["npx", "--no", "conformance", "list"]
+    argv = [CONFORMANCE, "list"]
     r = subprocess.run(argv, cwd=SUITE_DIR, env=suite_env(), capture_output=True, text=True, timeout=60, check=True)
     section = r.stdout.split("Client scenarios")[1].split("\n\n")[0]
     return {m["scenario"]: m["versions"].split(",") for m in map(LISTED.match, section.splitlines()) if m}
@@ -55,7 +55,7 @@ def client_scenarios() -> dict[str, list[str]]:
 def invoke(scenario: str, wire: str, where: Path, env: dict[str, str]) -> Invocation:
     """`conformance client` for one scenario, with the adapter as the client and results under where/results."""
     argv = [
-        "npx", "--no", "conformance", "client", "--command", f"{sys.executable} {ADAPTER}", "--scenario", scenario,
+        CONFORMANCE, "client", "--command", f"{sys.executable} {ADAPTER}", "--scenario", scenario,
         "--expected-failures", str(BASELINES[wire]), "-o", str(where / "results"),
         *(["--spec-version", wire] if wire != "default" else []),
     ]  # fmt: skip

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conformance_suite import ANSI, SUITE_DIR, SuiteRun, baseline_problems, suite_env
+from tests.e2e.conformance_suite import ANSI, CONFORMANCE, SUITE_DIR, SuiteRun, baseline_problems, suite_env
 from tests.e2e.oauth_support import free_port
 from tests.e2e.test_gateway_http import start_gateway, stop
 from tests.e2e.test_gateway_remote import import_remote
@@ -27,9 +27,9 @@ RESULT_DIR = re.compile(r"^server-(?P<scenario>.+)-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\
 
 
 def run_suite(url: str, baseline: Path, out: Path) -> SuiteRun:
-    """`npx conformance server` with its default scenarios, the baseline as --expected-failures, and each
+    """`conformance server` with its default scenarios, the baseline as --expected-failures, and each
     scenario's checks.json under `out` (the suite's own servers listen on ports the kernel picks)."""
-    argv = ["npx", "--no", "conformance", "server", "--url", url, "--expected-failures", str(baseline), "-o", str(out)]
+    argv = [CONFORMANCE, "server", "--url", url, "--expected-failures", str(baseline), "-o", str(out)]
     r = subprocess.run(argv, cwd=SUITE_DIR, env=suite_env(), capture_output=True, text=True, timeout=300)
     run = SuiteRun(r.returncode, ANSI.sub("", r.stdout + r.stderr))
     for result in sorted(out.iterdir(), key=lambda p: p.stat().st_mtime):
