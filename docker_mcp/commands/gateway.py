@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..argv import GlobalOptions
 from .spec import Command, Group, Option
 
@@ -17,7 +19,7 @@ PORT_ENV = "MCP_GATEWAY_PORT"
 # a remote server through the gateway over stdio 1.22x/1.22x direct on asyncio, 1.16x/1.14x on uvloop,
 # over streamable HTTP 1.69x/1.70x and 1.63x/1.59x; the container cases moved less than the machine's
 # noise between runs. anyio.run's backend_options (anyio docs, "Running async programs": use_uvloop).
-LOOP = {"use_uvloop": True}
+LOOP = {"use_uvloop": sys.platform != "win32"}  # uvloop has no Windows build (setup.cfg)
 
 
 def _port_from_env() -> int | None:

@@ -409,9 +409,13 @@ async def _watch_descriptors(problems: _LoopProblems) -> None:
     left to list them with, is the problem. Runs until cancelled."""
     import asyncio
     import errno
-    import resource
 
     import anyio
+
+    try:
+        import resource
+    except ImportError:  # Windows: no RLIMIT_NOFILE to count against
+        return
 
     listing = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
     # asyncio's own loop leaves waiting connections queued, and retries accept() every second
