@@ -19,12 +19,10 @@ def pytest_configure(config) -> None:
     import atexit
     import tempfile
 
-    found = subprocess.run(
-        ["/usr/bin/env", "python3", "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    interpreter = found.stdout.strip()
-    if found.returncode != 0 or not os.path.isfile(interpreter):
+    from tests.helpers.interpreter import zipapp_interpreter
+
+    interpreter = zipapp_interpreter()
+    if interpreter is None:
         return  # no python3 on PATH: the tests that need one say so
     directory = tempfile.mkdtemp(prefix="docker-mcp-tests-python3-")
     atexit.register(shutil.rmtree, directory, True)
